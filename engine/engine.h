@@ -1,0 +1,124 @@
+/*
+ * engine.h - scan one message as it streams in, and decide
+ *
+ *	struct engine_worker *engine_worker_new(const struct ruleset *rs);
+ *	void engine_worker_free(struct engine_worker *w);
+ *
+ *	struct engine_msg *engine_msg_begin(struct engine_worker *w,
+ *			const struct ruleset *rs, const struct envelope *env);
+ *	int engine_msg_feed(struct engine_msg *m, const void *buf, size_t len);
+ *	int engine_msg_end(struct engine_msg *m, struct verdict *v);
+ *	const struct mime_part *engine_msg_parts(const struct engine_msg *m,
+ *			size_t *nparts);
+ *	void engine_msg_free(struct engine_msg *m);
+ *
+ *	void verdict_free(struct verdict *v);
+ *	const char *action_name(enum action a);
+ *	int action_from_name(const char *name, enum action *out);
+ *
+ * DESCRIPTION
+ *	One engine_worker per thread or lcore: it owns the Hyperscan scratch
+ *	space (allocated for every database of the rule set it was made for,
+ *	and grown by engine_worker_new() callers when a new rule set arrives)
+ *	and the per-message working memory, reused message after message.
+ *	A worker is never shared between threads.
+ *
+ *	engine_msg_begin() starts a message under rule set rs (the worker must
+ *	have been made for rs, or for a rule set with the same databases);
+ *	engine_msg_feed() takes the message as received (CRLF line ends, no
+ *	dot-stuffing) in chunks of any size: MIME parsing, transfer decoding,
+ *	charset conversion and Hyperscan stream scanning of every scope happen
+ *	as bytes arrive, with no second pass. engine_msg_end() finishes the
+ *	scan and fills v: the verdict is the same whatever the chunking.
+ *
+ *	At most one message per worker is in progress at a time.
+ *
+ * DIAGNOSTICS
+ *	engine_worker_new() and engine_msg_begin() return NULL with errno set;
+ *	engine_msg_feed() and engine_msg_end() return -1 with errno set when
+ *	a resource limit or Hyperscan failed (the message must then be
+ *	tempfailed, never passed).
+ */
+#ifndef MX_ENGINE_H
+#define MX_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "envelope.h"
+#include "mime.h"
+
+/* Verdict actions in increasing order of severity. */
+enum action {
+	ACT_PASS = 0,
+	ACT_TAG,
+	ACT_QUARANTINE,
+	ACT_DISCARD,
+	ACT_TEMPFAIL,
+	ACT_REJECT,
+	ACT_COUNT
+};
+
+/* Where a pattern looks. */
+enum scope {
+	SCOPE_HEADER = 0,	/* one header field's decoded value */
+	SCOPE_BODY,		/* decoded text parts, UTF-8 */
+	SCOPE_ATTACHMENT,	/* decoded bytes of non-text leaf parts */
+	SCOPE_RAW,		/* the message as received */
+	SCOPE_URL,		/* each URL found in text and HTML */
+	SCOPE_ENVELOPE,		/* helo, client address/name, sender, rcpts */
+	SCOPE_MESSAGE,		/* no pattern: conditions only, per message */
+	SCOPE_PART,		/* no pattern: conditions only, per leaf part */
+	SCOPE_COUNT
+};
+
+#define VERDICT_REPLY_MAX	256
+#define RULE_ID_MAX		64
+
+struct verdict_match {
+	char rule_id[RULE_ID_MAX];
+	enum scope scope;
+	int part;		/* part id, -1 when not part-bound */
+	int score;		/* the rule's score */
+	enum action action;	/* the rule's direct action, ACT_PASS if none */
+	const char *description;	/* owned by the rule set */
+};
+
+struct verdict {
+	enum action action;
+	int score;
+	struct verdict_match *matches;	/* in order of first match */
+	size_t nmatches;
+	char reply[VERDICT_REPLY_MAX];	/* "550 5.7.1 ..." for reject and
+					 * tempfail, "" otherwise */
+	char reason[VERDICT_REPLY_MAX];	/* one line for logs: why */
+	const char *policy;		/* name of the policy applied */
+	char tag_subject[64];		/* subject prefix for ACT_TAG */
+	char reroute[256];		/* relay: deliver here instead, "" */
+	char bcc[256];			/* relay: also deliver here, "" */
+	unsigned mime_flags;		/* OR of every part's MIME_F_* */
+};
+
+struct ruleset;
+struct engine_worker;
+struct engine_msg;
+
+struct engine_worker *engine_worker_new(const struct ruleset *rs);
+void engine_worker_free(struct engine_worker *w);
+
+struct engine_msg *engine_msg_begin(struct engine_worker *w,
+				    const struct ruleset *rs,
+				    const struct envelope *env);
+int engine_msg_feed(struct engine_msg *m, const void *buf, size_t len);
+int engine_msg_end(struct engine_msg *m, struct verdict *v);
+const struct mime_part *engine_msg_parts(const struct engine_msg *m,
+					 size_t *nparts);
+void engine_msg_free(struct engine_msg *m);
+
+void verdict_free(struct verdict *v);
+const char *action_name(enum action a);
+int action_from_name(const char *name, enum action *out);
+const char *scope_name(enum scope s);
+int scope_from_name(const char *name, enum scope *out);
+
+#endif
