@@ -33,6 +33,9 @@
  *
  *	At most one message per worker is in progress at a time.
  *
+ *	The JSON form of a verdict (CLI, logs) is written by json_verdict()
+ *	in json.h (already implemented in json.c; use it, do not add another).
+ *
  * DIAGNOSTICS
  *	engine_worker_new() and engine_msg_begin() return NULL with errno set;
  *	engine_msg_feed() and engine_msg_end() return -1 with errno set when
