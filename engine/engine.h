@@ -2,7 +2,11 @@
  * engine.h - scan one message as it streams in, and decide
  *
  *	struct engine_worker *engine_worker_new(const struct ruleset *rs);
- *	void engine_worker_free(struct engine_worker *w);
+ *	int engine_worker_set_ruleset(struct engine_worker *w,
+ *			const struct ruleset *rs);
+ *	int engine_worker_set_ruleset(struct engine_worker *w,
+			      const struct ruleset *rs);
+void engine_worker_free(struct engine_worker *w);
  *
  *	struct engine_msg *engine_msg_begin(struct engine_worker *w,
  *			const struct ruleset *rs, const struct envelope *env);
@@ -32,6 +36,13 @@
  *	scan and fills v: the verdict is the same whatever the chunking.
  *
  *	At most one message per worker is in progress at a time.
+ *
+ *	engine_worker_set_ruleset() moves an idle worker to another rule set
+ *	(after an RCU swap): scratch and streams are re-sized for it.
+ *
+ *	The verdict filled by engine_msg_end() points into the worker and the
+ *	rule set (matches, descriptions, policy name): it is valid until the
+ *	next engine_msg_begin() on that worker; verdict_free() only clears it.
  *
  *	The JSON form of a verdict (CLI, logs) is written by json_verdict()
  *	in json.h (already implemented in json.c; use it, do not add another).
@@ -107,6 +118,8 @@ struct engine_worker;
 struct engine_msg;
 
 struct engine_worker *engine_worker_new(const struct ruleset *rs);
+int engine_worker_set_ruleset(struct engine_worker *w,
+			      const struct ruleset *rs);
 void engine_worker_free(struct engine_worker *w);
 
 struct engine_msg *engine_msg_begin(struct engine_worker *w,
