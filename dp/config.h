@@ -1,0 +1,82 @@
+/*
+ * config.h - mxgate-dp start-up configuration
+ *
+ *	void dpconf_defaults(struct dpconf *cf);
+ *	int dpconf_load_file(struct dpconf *cf, const char *path);
+ *	int dpconf_set(struct dpconf *cf, const char *key, const char *value);
+ *	int dpconf_parse_args(struct dpconf *cf, int argc, char **argv,
+ *			int *eal_argc, char ***eal_argv);
+ *	void dpconf_usage(FILE *fp, const char *progname);
+ *
+ * DESCRIPTION
+ *	The data plane is configured from an optional file of `key = value`
+ *	lines (docs/dp.md lists every key with its default) and from
+ *	command-line flags, which override the file. Everything after a
+ *	bare `--` on the command line is handed to the DPDK EAL untouched;
+ *	the convenience keys `vdev`, `pci`, `lcores` and `file_prefix` are
+ *	turned into EAL arguments as well.
+ *
+ *	dpconf_parse_args() builds the EAL argument vector (program name
+ *	first) in *eal_argc and *eal_argv; it is allocated once at start-up and
+ *	lives as long as the process.
+ *
+ * DIAGNOSTICS
+ *	All functions return 0, or -1 after printing what was wrong (file,
+ *	line, key, value) to stderr. dpconf_parse_args() returns 1 when the
+ *	caller should exit successfully (after --help).
+ */
+#ifndef MX_DP_CONFIG_H
+#define MX_DP_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+/* Defaults and bounds, each documented in docs/dp.md. */
+#define DPCONF_MTU_DEFAULT	1500
+#define DPCONF_MTU_MIN		576
+#define DPCONF_MTU_MAX		9000
+#define DPCONF_LISTEN_MAX	16	/* listening ports besides echo/discard */
+#define DPCONF_EAL_ARGS_MAX	64
+#define DPCONF_RX_DESC_DEFAULT	1024
+#define DPCONF_TX_DESC_DEFAULT	1024
+#define DPCONF_MBUFS_DEFAULT	16383	/* per worker lcore */
+#define DPCONF_MBUF_CACHE_DEFAULT 256
+#define DPCONF_STEER_RING_DEFAULT 1024	/* entries, power of two */
+#define DPCONF_ARP_TTL_DEFAULT	300	/* seconds a resolved entry lives */
+#define DPCONF_MAX_CONNS_DEFAULT 65536	/* TCP connections per lcore */
+#define DPCONF_TX_DRAIN_US_DEFAULT 100	/* max wait before a partial tx burst goes */
+#define DPCONF_STR_MAX		256
+
+struct dpconf {
+    uint32_t addr;		/* our IPv4 address, host byte order */
+    uint8_t prefix_len;		/* on-link prefix */
+    uint32_t gateway;		/* 0: none (on-link peers only) */
+    uint16_t mtu;
+    uint16_t port_id;		/* DPDK ethdev port */
+    uint16_t listen[DPCONF_LISTEN_MAX];
+    int nlisten;
+    uint16_t echo_port;		/* 0: disabled */
+    uint16_t discard_port;	/* 0: disabled */
+    uint16_t rx_desc;
+    uint16_t tx_desc;
+    uint32_t mbufs;
+    uint32_t mbuf_cache;
+    uint32_t steer_ring;
+    uint32_t arp_ttl_s;
+    uint32_t max_conns;
+    uint32_t tx_drain_us;
+    int stats_mode;		/* --stats: secondary process printing counters */
+    int stats_interval;		/* --stats-interval seconds, 0: print once */
+    char lcores[DPCONF_STR_MAX];	/* EAL -l list, empty: EAL default */
+    char vdev[DPCONF_STR_MAX];	/* EAL --vdev, empty: none */
+    char pci[DPCONF_STR_MAX];	/* EAL -a, empty: none */
+    char file_prefix[DPCONF_STR_MAX]; /* EAL --file-prefix, empty: default */
+};
+
+extern void dpconf_defaults(struct dpconf *);
+extern int dpconf_load_file(struct dpconf *, const char *);
+extern int dpconf_set(struct dpconf *, const char *, const char *);
+extern int dpconf_parse_args(struct dpconf *, int, char **, int *, char ***);
+extern void dpconf_usage(FILE *, const char *);
+
+#endif

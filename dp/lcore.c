@@ -1,0 +1,168 @@
+/*
+ * lcore.c - the run-to-completion loop of one worker lcore
+ *
+ *	int dp_lcore_setup(struct dp_lcore *lc, const struct dp_lcore_params *p);
+ *	int dp_lcore_main(void *arg);
+ *	void dp_lcore_poll(struct dp_lcore *lc);
+ *	void dp_lcore_teardown(struct dp_lcore *lc);
+ *
+ * DESCRIPTION
+ *	One iteration (dp_lcore_poll): read the TSC once and derive now_us;
+ *	receive a burst from our queue, prefetching DP_PREFETCH_AHEAD frames
+ *	ahead, and run each through eth_input() to completion; drain our
+ *	steering ring; let TCP send what the burst made pending; and, when
+ *	tx_drain_us has passed, run the TCP timers, the ARP timer, publish
+ *	the TCP counters, and flush the partial TX burst.
+ *
+ *	The loop takes no lock, makes no system call and never allocates
+ *	from the heap: mbufs come from the pool, TCP allocated its tables
+ *	in dp_lcore_setup() (start-up, from hugepage memory).
+ *
+ * DIAGNOSTICS
+ *	dp_lcore_setup() returns -1 after logging what failed.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+#include <rte_prefetch.h>
+
+#include "dp.h"
+
+#define DP_US_PER_S	1000000ULL
+
+
+
+/* dp_mem_alloc - TCP's start-up allocations from hugepage memory */
+static void *dp_mem_alloc(void *ctx, size_t size, size_t align)
+{
+    return (rte_zmalloc_socket("mxgate_tcp", size, align ? align : RTE_CACHE_LINE_SIZE,
+			       (int) (intptr_t) ctx));
+}
+
+/* dp_mem_free - counterpart of dp_mem_alloc */
+static void dp_mem_free(void *ctx, void *p)
+{
+    rte_free(p);
+}
+
+/* dp_lcore_setup - per-lcore state and TCP stack, at start-up */
+int     dp_lcore_setup(struct dp_lcore *lc, const struct dp_lcore_params *p)
+{
+    struct tcp_config tc = *p->tcp;
+    struct tcp_lower_ops lower;
+
+    memset(lc, 0, sizeof(*lc));
+    lc->index = p->index;
+    lc->nworkers = p->nworkers;
+    lc->port_id = p->port_id;
+    lc->queue_id = p->queue_id;
+    lc->mac = p->mac;
+    lc->addr = p->addr;
+    lc->netmask = p->prefix_len ? UINT32_MAX << (32 - p->prefix_len) : 0;
+    lc->gateway = p->gateway;
+    lc->mtu = p->mtu;
+    lc->pool = p->pool;
+    lc->rings = p->rings;
+    lc->stats = p->stats;
+    lc->quit = p->quit;
+    lc->arp_ttl_us = (uint64_t) p->arp_ttl_s * DP_US_PER_S;
+    lc->tsc_per_us = rte_get_tsc_hz() / DP_US_PER_S;
+    if (lc->tsc_per_us == 0)
+	lc->tsc_per_us = 1;
+    lc->tsc_base = rte_rdtsc();
+    lc->drain_tsc = lc->tsc_per_us * p->tx_drain_us;
+    arp_cache_init(&lc->arp);
+
+    tc.mem_alloc = dp_mem_alloc;
+    tc.mem_free = dp_mem_free;
+    tc.mem_ctx = (void *) (intptr_t) rte_socket_id();
+    dptcp_lower_ops(lc, &lower);
+    if ((lc->tcp = tcp_stack_create(&tc, &lower, 0)) == 0) {
+	RTE_LOG(ERR, USER1, "worker %u: create TCP stack (max_conns %u): %s\n",
+		p->index, tc.max_conns, strerror(errno));
+	return (-1);
+    }
+    return (0);
+}
+
+/* dp_lcore_timers - the work done every tx_drain_us */
+static void dp_lcore_timers(struct dp_lcore *lc, uint64_t tsc)
+{
+    lc->last_drain_tsc = tsc;
+    tcp_timers_run(lc->tcp, lc->now_us);
+    tcp_flush(lc->tcp);
+    arp_timer(lc, lc->now_us);
+    if (lc->now_us >= lc->next_publish_us) {
+	lc->next_publish_us = lc->now_us + DP_STATS_PUBLISH_US;
+	dpstats_publish_tcp(lc->stats, tcp_stack_counters(lc->tcp),
+			    tcp_stack_conn_count(lc->tcp));
+    }
+    eth_tx_flush(lc);
+}
+
+/* dp_lcore_poll - one iteration of the loop */
+void    dp_lcore_poll(struct dp_lcore *lc)
+{
+    struct rte_mbuf *pkts[DP_BURST];
+    uint64_t tsc = rte_rdtsc();
+    uint16_t n = 0;
+    uint16_t i;
+
+    lc->now_us = (tsc - lc->tsc_base) / lc->tsc_per_us;
+    if (lc->port_id != DP_NO_PORT)
+	n = rte_eth_rx_burst(lc->port_id, lc->queue_id, pkts, DP_BURST);
+    if (n > 0) {
+	lc->stats->rx_pkts += n;
+	for (i = 0; i < n && i < DP_PREFETCH_AHEAD; i++)
+	    rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (i = 0; i < n; i++) {
+	    if (i + DP_PREFETCH_AHEAD < n)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i + DP_PREFETCH_AHEAD], void *));
+	    lc->stats->rx_bytes += rte_pktmbuf_pkt_len(pkts[i]);
+	    eth_input(lc, pkts[i]);
+	}
+    }
+    if (lc->nworkers > 1)
+	steer_drain(lc);
+    tcp_flush(lc->tcp);
+    if (tsc - lc->last_drain_tsc >= lc->drain_tsc)
+	dp_lcore_timers(lc, tsc);
+    lc->stats->loops++;
+}
+
+/* dp_lcore_main - rte_eal_remote_launch entry: loop until told to quit */
+int     dp_lcore_main(void *arg)
+{
+    struct dp_lcore *lc = arg;
+
+    RTE_LOG(INFO, USER1, "worker %u on lcore %u, queue %u\n",
+	    lc->index, rte_lcore_id(), lc->queue_id);
+    lc->now_us = (rte_rdtsc() - lc->tsc_base) / lc->tsc_per_us;
+    if (lc->index == 0)
+	arp_announce(lc);
+    while (!*lc->quit)
+	dp_lcore_poll(lc);
+    eth_tx_flush(lc);
+    return (0);
+}
+
+/* dp_lcore_teardown - release what the lcore holds; all lcores stopped */
+void    dp_lcore_teardown(struct dp_lcore *lc)
+{
+    struct rte_mbuf *m;
+
+    arp_cache_flush(lc);
+    eth_tx_flush(lc);
+    if (lc->rings && lc->rings[lc->index])
+	while (rte_ring_dequeue(lc->rings[lc->index], (void **) &m) == 0)
+	    rte_pktmbuf_free(m);
+    if (lc->tcp) {
+	tcp_stack_destroy(lc->tcp);
+	lc->tcp = 0;
+    }
+    eth_tx_flush(lc);
+}

@@ -1,0 +1,291 @@
+/*
+ * main.c - mxgate-dp: DPDK start-up, port set-up, launch of the workers
+ *
+ *	mxgate-dp [options] [-- EAL options]	(see --help, docs/dp.md)
+ *	mxgate-dp --stats [--file-prefix P] [--stats-interval S]
+ *
+ * DESCRIPTION
+ *	Start-up order: configuration; EAL; one mbuf pool; one steering ring
+ *	per worker; the counters memzone; the port with one RX/TX queue pair
+ *	per worker lcore (RSS on the TCP 4-tuple with a symmetric key when the
+ *	device offers it); one TCP stack per worker; then every lcore, the
+ *	main one included, runs dp_lcore_main() until SIGINT or SIGTERM.
+ *
+ *	With --stats the program is a DPDK secondary process: it attaches to
+ *	the primary's memzone and mempool, prints the counters and exits
+ *	(or repeats every --stats-interval seconds).
+ *
+ *	When the port is ready, "mxgate-dp: ready ..." is printed on stdout;
+ *	test harnesses wait for that line.
+ *
+ * DIAGNOSTICS
+ *	Start-up failures exit through rte_exit() naming the step and the
+ *	DPDK error; the exit status is 1. Later errors are counters.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "config.h"
+#include "dp.h"
+
+#define DP_POOL_NAME		"mxgate_mbufs"
+#define DP_RING_NAME_FMT	"mxgate_steer_%u"
+#define DP_RSS_KEY_LEN		40
+
+static volatile int dp_quit;
+
+/* dp_signal - ask every lcore to leave its loop */
+static void dp_signal(int sig)
+{
+    dp_quit = 1;
+}
+
+/* dp_stats_mode - secondary process: print the counters */
+static int dp_stats_mode(const struct dpconf *cf)
+{
+    const struct dp_stats_zone *z;
+    struct rte_mempool *pool;
+
+    if ((z = dpstats_attach()) == 0)
+	return (1);
+    pool = rte_mempool_lookup(z->pool_name);
+    for (;;) {
+	if (dpstats_print(stdout, z, pool) < 0)
+	    return (1);
+	if (cf->stats_interval <= 0 || dp_quit)
+	    return (0);
+	sleep((unsigned) cf->stats_interval);
+	if (dp_quit)
+	    return (0);
+	fputc('\n', stdout);
+    }
+}
+
+/* dp_port_setup - one RX/TX queue pair per worker, started */
+static void dp_port_setup(const struct dpconf *cf, unsigned nworkers,
+			          struct rte_mempool *pool)
+{
+    static uint8_t rss_key[DP_RSS_KEY_LEN];
+    struct rte_eth_dev_info info;
+    struct rte_eth_conf conf;
+    struct rte_eth_rxconf rxq;
+    struct rte_eth_txconf txq;
+    uint16_t port = cf->port_id;
+    uint16_t nrxd = cf->rx_desc, ntxd = cf->tx_desc;
+    unsigned q;
+    int     ret;
+    int     socket;
+
+    if (!rte_eth_dev_is_valid_port(port))
+	rte_exit(EXIT_FAILURE, "port %u: no such port (%u available; give --vdev or --pci)\n",
+		 port, rte_eth_dev_count_avail());
+    if ((ret = rte_eth_dev_info_get(port, &info)) != 0)
+	rte_exit(EXIT_FAILURE, "port %u: get device info: %s\n", port, rte_strerror(-ret));
+    if (nworkers > info.max_rx_queues || nworkers > info.max_tx_queues)
+	rte_exit(EXIT_FAILURE, "port %u (%s): %u workers need as many queue pairs, device "
+		 "has %u rx / %u tx (af_packet: add qpairs=%u to the vdev)\n",
+		 port, info.driver_name, nworkers, info.max_rx_queues,
+		 info.max_tx_queues, nworkers);
+    memset(&conf, 0, sizeof(conf));
+    conf.rxmode.mtu = cf->mtu;
+    if (nworkers > 1 && (info.flow_type_rss_offloads & RTE_ETH_RSS_NONFRAG_IPV4_TCP)) {
+	/* 0x6d5a repeated makes Toeplitz symmetric: both directions agree. */
+	for (q = 0; q < DP_RSS_KEY_LEN; q += 2) {
+	    rss_key[q] = 0x6d;
+	    rss_key[q + 1] = 0x5a;
+	}
+	conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+	conf.rx_adv_conf.rss_conf.rss_key = rss_key;
+	conf.rx_adv_conf.rss_conf.rss_key_len = DP_RSS_KEY_LEN;
+	conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads
+	    & (RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_TCP);
+	printf("mxgate-dp: port %u: RSS on the TCP 4-tuple\n", port);
+    } else if (nworkers > 1) {
+	printf("mxgate-dp: port %u (%s) offers no TCP RSS: software steering only\n",
+	       port, info.driver_name);
+    }
+    conf.rxmode.offloads = info.rx_offload_capa
+	& (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM);
+    if ((ret = rte_eth_dev_configure(port, nworkers, nworkers, &conf)) != 0)
+	rte_exit(EXIT_FAILURE, "port %u: configure %u queue pairs, mtu %u: %s\n",
+		 port, nworkers, cf->mtu, rte_strerror(-ret));
+    if ((ret = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nrxd, &ntxd)) != 0)
+	rte_exit(EXIT_FAILURE, "port %u: adjust descriptors %u/%u: %s\n",
+		 port, nrxd, ntxd, rte_strerror(-ret));
+    socket = rte_eth_dev_socket_id(port);
+    if (socket < 0)
+	socket = (int) rte_socket_id();
+    rxq = info.default_rxconf;
+    rxq.offloads = conf.rxmode.offloads;
+    txq = info.default_txconf;
+    for (q = 0; q < nworkers; q++) {
+	if ((ret = rte_eth_rx_queue_setup(port, q, nrxd, socket, &rxq, pool)) != 0)
+	    rte_exit(EXIT_FAILURE, "port %u: set up rx queue %u (%u desc): %s\n",
+		     port, q, nrxd, rte_strerror(-ret));
+	if ((ret = rte_eth_tx_queue_setup(port, q, ntxd, socket, &txq)) != 0)
+	    rte_exit(EXIT_FAILURE, "port %u: set up tx queue %u (%u desc): %s\n",
+		     port, q, ntxd, rte_strerror(-ret));
+    }
+    if ((ret = rte_eth_dev_set_mtu(port, cf->mtu)) != 0)
+	printf("mxgate-dp: port %u: set mtu %u: %s (continuing)\n",
+	       port, cf->mtu, rte_strerror(-ret));
+    if ((ret = rte_eth_dev_start(port)) != 0)
+	rte_exit(EXIT_FAILURE, "port %u: start: %s\n", port, rte_strerror(-ret));
+}
+
+/* dp_tcp_config - what every worker's TCP stack is created with */
+static void dp_tcp_config(const struct dpconf *cf, struct tcp_config *tc)
+{
+    int     i;
+
+    tcp_config_defaults(tc);
+    tc->local_addrs[0] = cf->addr;
+    tc->n_local_addrs = 1;
+    tc->max_conns = cf->max_conns;
+    tc->mss = (uint16_t) (cf->mtu - sizeof(struct rte_ipv4_hdr) - sizeof(struct rte_tcp_hdr));
+    if (cf->echo_port) {
+	tc->listeners[tc->n_listeners].port = cf->echo_port;
+	tc->listeners[tc->n_listeners++].app = &tcp_app_echo;
+    }
+    if (cf->discard_port) {
+	tc->listeners[tc->n_listeners].port = cf->discard_port;
+	tc->listeners[tc->n_listeners++].app = &tcp_app_discard;
+    }
+    /* The SMTP session is not wired yet: listen ports are refused for now. */
+    for (i = 0; i < cf->nlisten; i++)
+	printf("mxgate-dp: listen port %u reserved for SMTP (not wired yet)\n", cf->listen[i]);
+    if (getrandom(tc->secret, sizeof(tc->secret), 0) != (ssize_t) sizeof(tc->secret))
+	rte_exit(EXIT_FAILURE, "getrandom for the TCP ISN/cookie secret: %s\n",
+		 strerror(errno));
+}
+
+/* main - start-up, run, orderly shutdown */
+int     main(int argc, char **argv)
+{
+    struct dpconf cf;
+    struct tcp_config tc;
+    struct dp_lcore_params p;
+    struct dp_lcore *lcs;
+    struct dp_stats_zone *z;
+    struct rte_mempool *pool;
+    struct rte_ring **rings;
+    struct rte_ether_addr mac;
+    char    name[RTE_RING_NAMESIZE];
+    char  **eal_argv;
+    int     eal_argc;
+    unsigned nworkers, i, lcore;
+    unsigned data_room;
+    int     ret;
+
+    dpconf_defaults(&cf);
+    if ((ret = dpconf_parse_args(&cf, argc, argv, &eal_argc, &eal_argv)) != 0)
+	return (ret > 0 ? 0 : 1);
+    signal(SIGINT, dp_signal);
+    signal(SIGTERM, dp_signal);
+    if ((ret = rte_eal_init(eal_argc, eal_argv)) < 0)
+	rte_exit(EXIT_FAILURE, "EAL initialisation: %s\n", rte_strerror(rte_errno));
+    if (cf.stats_mode) {
+	ret = dp_stats_mode(&cf);
+	rte_eal_cleanup();
+	return (ret);
+    }
+    nworkers = rte_lcore_count();
+    if (nworkers > DP_MAX_WORKERS)
+	rte_exit(EXIT_FAILURE, "%u lcores, at most %d workers\n", nworkers, DP_MAX_WORKERS);
+
+    data_room = RTE_MBUF_DEFAULT_BUF_SIZE;
+    if ((unsigned) cf.mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN + RTE_PKTMBUF_HEADROOM > data_room)
+	data_room = cf.mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN + RTE_PKTMBUF_HEADROOM;
+    pool = rte_pktmbuf_pool_create(DP_POOL_NAME, cf.mbufs * nworkers, cf.mbuf_cache, 0,
+				   (uint16_t) data_room, (int) rte_socket_id());
+    if (pool == 0)
+	rte_exit(EXIT_FAILURE, "create mbuf pool of %u x %u bytes: %s\n",
+		 cf.mbufs * nworkers, data_room, rte_strerror(rte_errno));
+    rings = rte_zmalloc("mxgate_rings", nworkers * sizeof(*rings), 0);
+    lcs = rte_zmalloc("mxgate_lcores", nworkers * sizeof(*lcs), RTE_CACHE_LINE_SIZE);
+    if (rings == 0 || lcs == 0)
+	rte_exit(EXIT_FAILURE, "allocate state for %u workers\n", nworkers);
+    for (i = 0; i < nworkers; i++) {
+	snprintf(name, sizeof(name), DP_RING_NAME_FMT, i);
+	rings[i] = rte_ring_create(name, cf.steer_ring, (int) rte_socket_id(), RING_F_SC_DEQ);
+	if (rings[i] == 0)
+	    rte_exit(EXIT_FAILURE, "create steering ring %s (%u entries): %s\n",
+		     name, cf.steer_ring, rte_strerror(rte_errno));
+    }
+    if ((z = dpstats_create(nworkers)) == 0)
+	rte_exit(EXIT_FAILURE, "create counters memzone\n");
+    snprintf(z->pool_name, sizeof(z->pool_name), "%s", DP_POOL_NAME);
+    dpstats_telemetry_register();
+
+    dp_port_setup(&cf, nworkers, pool);
+    if ((ret = rte_eth_macaddr_get(cf.port_id, &mac)) != 0)
+	rte_exit(EXIT_FAILURE, "port %u: get MAC address: %s\n", cf.port_id,
+		 rte_strerror(-ret));
+    dp_tcp_config(&cf, &tc);
+
+    i = 0;
+    RTE_LCORE_FOREACH(lcore) {
+	memset(&p, 0, sizeof(p));
+	p.index = i;
+	p.nworkers = nworkers;
+	p.port_id = cf.port_id;
+	p.queue_id = (uint16_t) i;
+	p.mac = mac;
+	p.addr = cf.addr;
+	p.prefix_len = cf.prefix_len;
+	p.gateway = cf.gateway;
+	p.mtu = cf.mtu;
+	p.arp_ttl_s = cf.arp_ttl_s;
+	p.tx_drain_us = cf.tx_drain_us;
+	p.pool = pool;
+	p.rings = rings;
+	p.stats = &z->w[i];
+	p.tcp = &tc;
+	p.quit = &dp_quit;
+	z->lcore_id[i] = lcore;
+	if (dp_lcore_setup(&lcs[i], &p) < 0)
+	    rte_exit(EXIT_FAILURE, "set up worker %u on lcore %u\n", i, lcore);
+	i++;
+    }
+    printf("mxgate-dp: ready port %u mac " RTE_ETHER_ADDR_PRT_FMT
+	   " address %u.%u.%u.%u/%u workers %u echo %u discard %u\n",
+	   cf.port_id, RTE_ETHER_ADDR_BYTES(&mac), cf.addr >> 24, cf.addr >> 16 & 255,
+	   cf.addr >> 8 & 255, cf.addr & 255, cf.prefix_len, nworkers,
+	   cf.echo_port, cf.discard_port);
+    fflush(stdout);
+
+    i = 1;
+    RTE_LCORE_FOREACH_WORKER(lcore) {
+	if ((ret = rte_eal_remote_launch(dp_lcore_main, &lcs[i], lcore)) != 0)
+	    rte_exit(EXIT_FAILURE, "launch worker %u on lcore %u: %s\n", i, lcore,
+		     rte_strerror(-ret));
+	i++;
+    }
+    dp_lcore_main(&lcs[0]);
+    rte_eal_mp_wait_lcore();
+
+    for (i = 0; i < nworkers; i++) {
+	dpstats_publish_tcp(lcs[i].stats, tcp_stack_counters(lcs[i].tcp),
+			    tcp_stack_conn_count(lcs[i].tcp));
+	dp_lcore_teardown(&lcs[i]);
+    }
+    if ((ret = rte_eth_dev_stop(cf.port_id)) != 0)
+	printf("mxgate-dp: port %u: stop: %s\n", cf.port_id, rte_strerror(-ret));
+    rte_eth_dev_close(cf.port_id);
+    printf("mxgate-dp: stopped\n");
+    rte_eal_cleanup();
+    return (0);
+}
