@@ -4,9 +4,7 @@
  *	struct engine_worker *engine_worker_new(const struct ruleset *rs);
  *	int engine_worker_set_ruleset(struct engine_worker *w,
  *			const struct ruleset *rs);
- *	int engine_worker_set_ruleset(struct engine_worker *w,
-			      const struct ruleset *rs);
-void engine_worker_free(struct engine_worker *w);
+ *	void engine_worker_free(struct engine_worker *w);
  *
  *	struct engine_msg *engine_msg_begin(struct engine_worker *w,
  *			const struct ruleset *rs, const struct envelope *env);
