@@ -1,0 +1,623 @@
+/*
+ * relay_conn.c - one SMTP client connection to the downstream MTA
+ *
+ *	void relay_conn_io(struct relay_conn *c, uint32_t events);
+ *	void relay_txn_start(struct relay_conn *c);
+ *	void relay_conn_quit(struct relay_conn *c);
+ *	int relay_body_fill(struct relay_conn *c);
+ *
+ * DESCRIPTION
+ *	The state machine of relay_int.h: greeting, EHLO (capabilities),
+ *	then transactions, one after another on the same connection. Replies
+ *	are matched to commands in the order they were sent, which is what
+ *	makes PIPELINING safe (RFC 2920 section 3.1).
+ *
+ *	A refusal is reported with the downstream's own code and text; a
+ *	connection that breaks or times out before the reply to "." fails
+ *	the message with a local 451 (relay.c), so that the client retries:
+ *	no message is ever reported delivered without the downstream's 250.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "relay_int.h"
+
+/* out_room - free bytes in the output buffer */
+static size_t out_room(const struct relay_conn *c)
+{
+	return sizeof(c->out) - c->out_len;
+}
+
+/* out_printf - append a command line (with CRLF) to the output buffer */
+static void out_printf(struct relay_conn *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void out_printf(struct relay_conn *c, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(c->out + c->out_len, out_room(c), fmt, ap);
+	va_end(ap);
+	if (n > 0 && (size_t)n < out_room(c))
+		c->out_len += (size_t)n;
+}
+
+/* flush - write what the output buffer holds; 0 ok/again, -1 closed */
+static int flush(struct relay_conn *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off,
+				 c->out_len - c->out_off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n < 0) {
+			char why[96];
+
+			snprintf(why, sizeof(why), "write failed: %s", strerror(errno));
+			relay_conn_close(c, why);
+			return -1;
+		}
+		c->out_off += (size_t)n;
+		c->deadline = c->pool->now_ms + c->pool->cfg.cmd_timeout_ms;
+	}
+	c->out_len = c->out_off = 0;
+	return 0;
+}
+
+/* xtext_append - RFC 3461 xtext, as XFORWARD wants its values */
+static void xtext_append(char *dst, size_t size, const char *val)
+{
+	size_t n = strlen(dst), i;
+
+	if (!*val) {
+		snprintf(dst + n, size - n, "[UNAVAILABLE]");
+		return;
+	}
+	for (i = 0; val[i] && i < RELAY_XFORWARD_ATTR_MAX && n + 4 < size; i++) {
+		unsigned char ch = (unsigned char)val[i];
+
+		if (ch < 33 || ch > 126 || ch == '+' || ch == '=')
+			n += (size_t)snprintf(dst + n, size - n, "+%02X", ch);
+		else
+			dst[n++] = (char)ch;
+	}
+	dst[n] = 0;
+}
+
+/* xforward_line - render XFORWARD line k (0: connection facts, 1: HELO) */
+static void xforward_line(struct relay_conn *c, int k)
+{
+	const struct relay_job *j = c->job;
+	char line[RELAY_CMD_LINE_MAX + 1] = "XFORWARD";
+
+	if (k == 0) {
+		if (c->caps.xf_addr) {
+			strcat(line, " ADDR=");
+			xtext_append(line, sizeof(line), j->client_addr);
+		}
+		if (c->caps.xf_name) {
+			strcat(line, " NAME=");
+			xtext_append(line, sizeof(line), j->client_name);
+		}
+		if (c->caps.xf_port && j->client_port) {
+			size_t n = strlen(line);
+
+			snprintf(line + n, sizeof(line) - n, " PORT=%u", j->client_port);
+		}
+		if (c->caps.xf_proto) {
+			strcat(line, " PROTO=");
+			xtext_append(line, sizeof(line), j->proto[0] ? j->proto : "ESMTP");
+		}
+		if (c->caps.xf_source)
+			strcat(line, " SOURCE=REMOTE");
+	} else {
+		strcat(line, " HELO=");
+		xtext_append(line, sizeof(line), j->helo);
+	}
+	out_printf(c, "%s\r\n", line);
+}
+
+/* param_allowed - pass a MAIL/RCPT parameter only if the downstream
+ * announced its extension (RFC 5321 4.1.1.11: else it must refuse it) */
+static int param_allowed(const struct relay_caps *caps, const char *kw, size_t n)
+{
+#define IS(s) (n == sizeof(s) - 1 && strncasecmp(kw, s, n) == 0)
+	if (IS("BODY"))
+		return caps->eightbit;
+	if (IS("SMTPUTF8"))
+		return caps->smtputf8;
+	if (IS("SIZE"))
+		return caps->size;
+	if (IS("RET") || IS("ENVID") || IS("NOTIFY") || IS("ORCPT"))
+		return caps->dsn;
+#undef IS
+	return 0;
+}
+
+/* params_filtered - the parameters of a command the downstream takes */
+static void params_filtered(const struct relay_caps *caps, const char *in,
+			    char *out, size_t size)
+{
+	size_t n = 0;
+
+	out[0] = 0;
+	while (*in) {
+		const char *tok, *eq;
+		size_t len;
+
+		while (*in == ' ')
+			in++;
+		tok = in;
+		while (*in && *in != ' ')
+			in++;
+		len = (size_t)(in - tok);
+		if (len == 0)
+			break;
+		eq = memchr(tok, '=', len);
+		if (!param_allowed(caps, tok, eq ? (size_t)(eq - tok) : len))
+			continue;
+		if (n + len + 2 >= size)
+			break;
+		out[n++] = ' ';
+		memcpy(out + n, tok, len);
+		n += len;
+		out[n] = 0;
+	}
+}
+
+/* send_commands - render the next commands: all of them with PIPELINING,
+ * else one per reply */
+static void send_commands(struct relay_conn *c)
+{
+	char params[RELAY_CMD_LINE_MAX];
+	struct relay_job *j = c->job;
+	int xf_k = 0;
+	size_t i;
+
+	for (i = 0; i < c->nsent && c->cmds[i] == CMD_XFORWARD; i++)
+		xf_k++;
+	while (c->nsent < c->ncmds
+	       && (c->caps.pipelining || c->nsent == c->nreplied)
+	       && out_room(c) > 2 * RELAY_CMD_LINE_MAX + 64) {
+		switch (c->cmds[c->nsent]) {
+		case CMD_XFORWARD:
+			xforward_line(c, xf_k++);
+			break;
+		case CMD_MAIL:
+			params_filtered(&c->caps, j->mail_params, params, sizeof(params));
+			out_printf(c, "MAIL FROM:<%s>%s\r\n", j->from, params);
+			break;
+		case CMD_RCPT:
+			params_filtered(&c->caps, j->rcpt_params[c->rcpt_next_send],
+					params, sizeof(params));
+			out_printf(c, "RCPT TO:<%s>%s\r\n", j->rcpt[c->rcpt_next_send],
+				   params);
+			c->rcpt_next_send++;
+			break;
+		case CMD_DATA:
+			out_printf(c, "DATA\r\n");
+			break;
+		}
+		c->nsent++;
+	}
+}
+
+/* relay_txn_start - begin the job's transaction on an idle connection */
+void relay_txn_start(struct relay_conn *c)
+{
+	struct relay_job *j = c->job;
+	size_t i;
+
+	c->ncmds = c->nsent = c->nreplied = 0;
+	c->rcpt_next_send = c->rcpt_next_reply = c->rcpt_ok = 0;
+	c->fail_code = c->rcpt_fail_code = 0;
+	c->fail_text[0] = c->rcpt_fail_text[0] = 0;
+	c->abandon = 0;
+	if (c->pool->cfg.xforward && (c->caps.xf_addr || c->caps.xf_name
+	    || c->caps.xf_proto || c->caps.xf_port || c->caps.xf_source))
+		c->cmds[c->ncmds++] = CMD_XFORWARD;
+	if (c->pool->cfg.xforward && c->caps.xf_helo)
+		c->cmds[c->ncmds++] = CMD_XFORWARD;
+	c->cmds[c->ncmds++] = CMD_MAIL;
+	for (i = 0; i < j->nrcpt; i++) {
+		c->cmds[c->ncmds++] = CMD_RCPT;
+		j->rcpt_code[i] = 0;
+	}
+	c->cmds[c->ncmds++] = CMD_DATA;
+	c->state = RC_TXN;
+	c->stage = c->cmds[0] == CMD_XFORWARD ? RELAY_STAGE_XFORWARD
+		   : RELAY_STAGE_MAIL;
+	c->deadline = c->pool->now_ms + c->pool->cfg.cmd_timeout_ms;
+	c->body_iov = c->body_off = c->prepend_off = 0;
+	c->at_line_start = 1;
+	c->last_byte = '\n';
+	send_commands(c);
+	if (flush(c) == 0)
+		relay_conn_want(c);
+}
+
+/* relay_conn_quit - say goodbye to an idle connection */
+void relay_conn_quit(struct relay_conn *c)
+{
+	out_printf(c, "QUIT\r\n");
+	c->state = RC_QUIT;
+	c->deadline = c->pool->now_ms + c->pool->cfg.cmd_timeout_ms;
+	if (flush(c) == 0)
+		relay_conn_want(c);
+}
+
+/* go_idle - the connection may take the next job */
+static void go_idle(struct relay_conn *c)
+{
+	c->state = RC_IDLE;
+	c->deadline = c->pool->now_ms + c->pool->cfg.idle_timeout_ms;
+}
+
+/* fail_txn - the transaction was refused: report, then RSET */
+static void fail_txn(struct relay_conn *c, int code, const char *text)
+{
+	relay_job_finish(c, code, text, 0);
+	out_printf(c, "RSET\r\n");
+	c->state = RC_RSET;
+	c->deadline = c->pool->now_ms + c->pool->cfg.cmd_timeout_ms;
+}
+
+/* note_failure - remember the first refusal of MAIL or XFORWARD */
+static void note_failure(struct relay_conn *c)
+{
+	if (c->fail_code)
+		return;
+	c->fail_code = c->reply_code;
+	snprintf(c->fail_text, sizeof(c->fail_text), "%s", c->reply_text);
+}
+
+/* txn_refused - the refusal that ends the transaction, 0 if none yet:
+ * MAIL's (or XFORWARD's), else the first recipient's when none was taken */
+static int txn_refused(const struct relay_conn *c, const char **text)
+{
+	if (c->fail_code) {
+		*text = c->fail_text;
+		return c->fail_code;
+	}
+	if (c->rcpt_next_reply == c->job->nrcpt && c->rcpt_ok == 0) {
+		*text = c->rcpt_fail_text;
+		return c->rcpt_fail_code;
+	}
+	return 0;
+}
+
+/* txn_reply - one reply of a transaction, matched to its command */
+static void txn_reply(struct relay_conn *c)
+{
+	enum relay_cmd cmd = c->cmds[c->nreplied++];
+	int ok = c->reply_code / 100 == 2;
+	struct relay_job *j = c->job;
+	const char *text;
+	int code;
+
+	switch (cmd) {
+	case CMD_XFORWARD:
+	case CMD_MAIL:
+		c->stage = cmd == CMD_MAIL ? RELAY_STAGE_MAIL : RELAY_STAGE_XFORWARD;
+		if (!ok)
+			note_failure(c);
+		break;
+	case CMD_RCPT:
+		c->stage = RELAY_STAGE_RCPT;
+		j->rcpt_code[c->rcpt_next_reply++] = c->reply_code;
+		if (ok)
+			c->rcpt_ok++;
+		else if (c->rcpt_fail_code == 0) {
+			c->rcpt_fail_code = c->reply_code;
+			snprintf(c->rcpt_fail_text, sizeof(c->rcpt_fail_text),
+				 "%s", c->reply_text);
+		}
+		break;
+	case CMD_DATA:
+		c->stage = RELAY_STAGE_DATA;
+		code = txn_refused(c, &text);
+		if (c->reply_code == 354 && code == 0) {
+			c->state = RC_BODY;
+			c->deadline = c->pool->now_ms + c->pool->cfg.cmd_timeout_ms;
+			return;
+		}
+		if (c->reply_code == 354) {
+			/* a server that says 354 after refusing MAIL or every
+			 * recipient: end the empty data, then report */
+			out_printf(c, ".\r\n");
+			c->state = RC_DOT;
+			c->stage = RELAY_STAGE_DOT;
+			c->abandon = 1;
+			return;
+		}
+		if (code == 0) {
+			code = c->reply_code;
+			text = c->reply_text;
+		}
+		fail_txn(c, code, text);
+		return;
+	}
+	/* Without PIPELINING nothing more was sent: stop at a refusal that
+	 * ends the transaction. With it, the remaining replies still come. */
+	if (!c->caps.pipelining && (code = txn_refused(c, &text)) != 0) {
+		fail_txn(c, code, text);
+		return;
+	}
+	send_commands(c);
+}
+
+/* ehlo_keyword - record one capability line of the EHLO reply */
+static void ehlo_keyword(struct relay_conn *c, const char *kw)
+{
+	struct relay_caps *caps = &c->caps;
+
+	if (strncasecmp(kw, "PIPELINING", 10) == 0)
+		caps->pipelining = 1;
+	else if (strncasecmp(kw, "SIZE", 4) == 0)
+		caps->size = 1;
+	else if (strncasecmp(kw, "8BITMIME", 8) == 0)
+		caps->eightbit = 1;
+	else if (strncasecmp(kw, "SMTPUTF8", 8) == 0)
+		caps->smtputf8 = 1;
+	else if (strncasecmp(kw, "DSN", 3) == 0)
+		caps->dsn = 1;
+	else if (strncasecmp(kw, "XFORWARD", 8) == 0) {
+		char buf[128], *tok, *save = NULL;
+
+		snprintf(buf, sizeof(buf), "%s", kw + 8);
+		for (tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+			if (strcasecmp(tok, "ADDR") == 0) caps->xf_addr = 1;
+			else if (strcasecmp(tok, "NAME") == 0) caps->xf_name = 1;
+			else if (strcasecmp(tok, "PORT") == 0) caps->xf_port = 1;
+			else if (strcasecmp(tok, "HELO") == 0) caps->xf_helo = 1;
+			else if (strcasecmp(tok, "PROTO") == 0) caps->xf_proto = 1;
+			else if (strcasecmp(tok, "SOURCE") == 0) caps->xf_source = 1;
+		}
+	}
+}
+
+/* reply_done - a complete reply arrived: advance the state machine */
+static void reply_done(struct relay_conn *c)
+{
+	char text[RELAY_REPLY_MAX + 64];
+
+	c->deadline = c->pool->now_ms + c->pool->cfg.cmd_timeout_ms;
+	switch (c->state) {
+	case RC_GREETING:
+		if (c->reply_code != 220) {
+			snprintf(text, sizeof(text), "refused the connection (%d %s)",
+				 c->reply_code, c->reply_text);
+			relay_conn_close(c, text);
+			return;
+		}
+		out_printf(c, "EHLO %s\r\n", c->pool->cfg.helo);
+		c->state = RC_EHLO;
+		c->stage = RELAY_STAGE_EHLO;
+		break;
+	case RC_EHLO:
+		if (c->reply_code != 250) {
+			snprintf(text, sizeof(text), "refused EHLO (%d %s)",
+				 c->reply_code, c->reply_text);
+			relay_conn_close(c, text);
+			return;
+		}
+		go_idle(c);
+		if (c->job)
+			relay_txn_start(c);
+		break;
+	case RC_TXN:
+		txn_reply(c);
+		break;
+	case RC_DOT:
+		if (c->abandon) {	/* the empty DATA of a refused txn */
+			const char *t;
+			int code = txn_refused(c, &t);
+
+			relay_job_finish(c, code, t, 0);
+		} else {
+			relay_job_finish(c, c->reply_code, c->reply_text, 0);
+		}
+		go_idle(c);
+		break;
+	case RC_RSET:
+		if (c->reply_code != 250) {
+			relay_conn_close(c, "refused RSET");
+			return;
+		}
+		go_idle(c);
+		break;
+	case RC_QUIT:
+		relay_conn_close(c, "quit");
+		return;
+	default:
+		relay_conn_close(c, "sent a reply nobody asked for");
+		return;
+	}
+}
+
+/* read_replies - parse complete reply lines out of the input buffer */
+static int read_replies(struct relay_conn *c)
+{
+	for (;;) {
+		ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n <= 0) {
+			relay_conn_close(c, n == 0 ? "closed the connection"
+					 : strerror(errno));
+			return -1;
+		}
+		c->in_len += (size_t)n;
+		for (;;) {
+			char *nl = memchr(c->in, '\n', c->in_len);
+			size_t len;
+
+			if (nl == NULL) {
+				if (c->in_len == sizeof(c->in)) {
+					relay_conn_close(c, "sent a reply line too long");
+					return -1;
+				}
+				break;
+			}
+			len = (size_t)(nl - c->in);
+			if (len && c->in[len - 1] == '\r')
+				len--;
+			c->in[len] = 0;
+			if (len < 3 || !isdigit((unsigned char)c->in[0])
+			    || !isdigit((unsigned char)c->in[1])
+			    || !isdigit((unsigned char)c->in[2])
+			    || (len > 3 && c->in[3] != ' ' && c->in[3] != '-')) {
+				relay_conn_close(c, "sent a malformed reply");
+				return -1;
+			}
+			int last = len == 3 || c->in[3] == ' ';
+			const char *txt = len > 4 ? c->in + 4 : "";
+
+			if (c->reply_lines == 0)
+				snprintf(c->reply_text, sizeof(c->reply_text), "%s", txt);
+			else if (c->state == RC_EHLO)
+				ehlo_keyword(c, txt);
+			c->reply_lines++;
+			if (last)
+				c->reply_code = atoi(c->in);
+			memmove(c->in, nl + 1, c->in_len - (size_t)(nl + 1 - c->in));
+			c->in_len -= (size_t)(nl + 1 - c->in);
+			if (last) {
+				reply_done(c);
+				c->reply_lines = 0;
+				c->reply_text[0] = 0;
+				if (c->fd < 0)
+					return -1;
+			}
+		}
+	}
+}
+
+/* relay_body_fill - append the dot-stuffed message to the output buffer;
+ * returns 1 once the final "." is in the buffer */
+int relay_body_fill(struct relay_conn *c)
+{
+	struct relay_job *j = c->job;
+
+	for (;;) {
+		const char *src;
+		size_t avail;
+
+		if (c->prepend_off < j->prepend_len) {
+			src = j->prepend + c->prepend_off;
+			avail = j->prepend_len - c->prepend_off;
+		} else if (c->body_iov < j->nbody) {
+			const struct iovec *v = &j->body[c->body_iov];
+
+			if (c->body_off == v->iov_len) {
+				c->body_iov++;
+				c->body_off = 0;
+				continue;
+			}
+			src = (const char *)v->iov_base + c->body_off;
+			avail = v->iov_len - c->body_off;
+		} else {
+			if (out_room(c) < 8)
+				return 0;
+			if (c->last_byte != '\n')
+				out_printf(c, "\r\n");
+			out_printf(c, ".\r\n");
+			return 1;
+		}
+		/* copy up to and including the next LF, stuffing a leading dot */
+		if (out_room(c) < 2)
+			return 0;
+		if (c->at_line_start && src[0] == '.')
+			c->out[c->out_len++] = '.';
+		const char *nl = memchr(src, '\n', avail);
+		size_t run = nl ? (size_t)(nl - src) + 1 : avail;
+
+		if (run > out_room(c))
+			run = out_room(c);
+		memcpy(c->out + c->out_len, src, run);
+		c->out_len += run;
+		c->last_byte = src[run - 1];
+		c->at_line_start = c->last_byte == '\n';
+		if (c->prepend_off < j->prepend_len)
+			c->prepend_off += run;
+		else
+			c->body_off += run;
+		if (out_room(c) < 2)
+			return 0;
+	}
+}
+
+/* send_body - push the message while the socket takes it */
+static void send_body(struct relay_conn *c)
+{
+	for (;;) {
+		int done = relay_body_fill(c);
+
+		if (flush(c) < 0)
+			return;
+		if (done) {
+			if (c->out_off < c->out_len)
+				return;	/* "." still queued: keep RC_BODY */
+			c->state = RC_DOT;
+			c->stage = RELAY_STAGE_DOT;
+			c->deadline = c->pool->now_ms + c->pool->cfg.data_timeout_ms;
+			return;
+		}
+		if (c->out_len)		/* socket full */
+			return;
+	}
+}
+
+/* relay_conn_io - handle what epoll reported for this connection */
+void relay_conn_io(struct relay_conn *c, uint32_t events)
+{
+	if (c->state == RC_CONNECTING) {
+		int err = 0;
+		socklen_t el = sizeof(err);
+
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+			err = errno;
+		if (err == 0 && !(events & (EPOLLOUT | EPOLLIN)))
+			return;
+		if (err) {
+			char text[RELAY_REPLY_MAX];
+
+			snprintf(text, sizeof(text), "4.4.1 downstream %s:%u unreachable: %s",
+				 c->pool->cfg.host, c->pool->cfg.port, strerror(err));
+			relay_job_finish(c, 451, text, 1);
+			relay_conn_close(c, "connect failed");
+			return;
+		}
+		c->state = RC_GREETING;
+		c->stage = RELAY_STAGE_GREETING;
+		c->reply_lines = 0;
+		c->deadline = c->pool->now_ms + c->pool->cfg.cmd_timeout_ms;
+	}
+	if (events & EPOLLIN) {
+		if (read_replies(c) < 0)
+			return;
+	} else if (events & (EPOLLERR | EPOLLHUP)) {
+		relay_conn_close(c, "connection lost");
+		return;
+	}
+	if (c->state == RC_BODY)
+		send_body(c);
+	else if (c->state == RC_TXN)
+		send_commands(c);
+	if (c->fd >= 0 && flush(c) == 0)
+		relay_conn_want(c);
+}

@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""test_relay.py - the relay against a real Postfix smtp-sink on loopback.
+
+Usage: test_relay.py RELAY_SEND_BINARY TEST_NAME
+
+Each test starts its own smtp-sink (Postfix's test SMTP server) on a free
+loopback port with the options that make it behave as the case needs, runs
+relay_send, and checks what the client was told and what the server got.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+RELAY_SEND, NAME = sys.argv[1], sys.argv[2]
+SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+
+
+def fail(msg):
+    print("FAIL:", msg)
+    sys.exit(1)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Sink:
+    """An smtp-sink that dumps each transaction into a private directory."""
+
+    def __init__(self, *opts):
+        self.dir = tempfile.mkdtemp(prefix="mxgate-sink-")
+        os.chmod(self.dir, 0o777)
+        self.port = free_port()
+        args = [SINK]
+        if os.geteuid() == 0:
+            args += ["-u", "postfix"]
+        args += ["-d", os.path.join(self.dir, "%M."), *opts, f"127.0.0.1:{self.port}", "100"]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        fail("smtp-sink did not start: " + self.proc.stderr.read().decode(errors="replace"))
+
+    def dumps(self):
+        out = []
+        for f in sorted(os.listdir(self.dir)):
+            out.append(open(os.path.join(self.dir, f), "rb").read())
+        return out
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=5)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def relay(port, files, rcpts=("bob@example.net",), conns=2, timeout=60):
+    args = [RELAY_SEND, "-p", str(port), "-c", str(conns), "-f", "alice@example.org",
+            "-x", "198.18.0.2", "-n", "client.example.org", "-H", "helo.example.org"]
+    for r in rcpts:
+        args += ["-r", r]
+    p = subprocess.run(args + list(files), capture_output=True, timeout=timeout)
+    res = [json.loads(l) for l in p.stdout.decode().splitlines()]
+    if len(res) != len(files):
+        fail(f"{len(files)} messages submitted, {len(res)} results: {p.stderr.decode()}")
+    return p.returncode, res
+
+
+def message_file(d, name, body):
+    path = os.path.join(d, name)
+    with open(path, "wb") as f:
+        f.write(body)
+    return path
+
+
+MSG = (b"From: alice@example.org\r\nTo: bob@example.net\r\nSubject: relay test\r\n\r\n"
+       b".a line that starts with a dot\r\n..and one with two\r\n.\r\nnot the end\r\n"
+       b"last line without CRLF")
+
+
+def body_of(dump):
+    """What the sink received after our prepended header. smtp-sink dumps
+    with LF line ends, the dot-stuffing removed and one empty line after
+    each message."""
+    i = dump.index(b"X-Mxgate: relayed\n")
+    if not dump.endswith(b"\n\n"):
+        fail("dump does not end with the sink's separator line")
+    return dump[i + len(b"X-Mxgate: relayed\n"):-1]
+
+
+def test_delivers_byte_exact_with_dots():
+    sink = Sink()
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            f = message_file(d, "m.eml", MSG)
+            rc, res = relay(sink.port, [f], rcpts=("bob@example.net", "carol@example.net"))
+        if rc != 0 or res[0]["code"] != 250 or res[0]["rcpt_codes"] != [250, 250]:
+            fail(f"not delivered: {res}")
+        dumps = sink.dumps()
+        if len(dumps) != 1:
+            fail(f"{len(dumps)} transactions at the sink, want 1")
+        got = body_of(dumps[0])
+        want = MSG.replace(b"\r\n", b"\n") + b"\n"  # the relay ends the last line
+        if got != want:
+            fail(f"body changed in transit:\nwant {want!r}\ngot  {got!r}")
+        if b"X-Rcpt-Args: <carol@example.net>" not in dumps[0]:
+            fail("second recipient missing")
+    finally:
+        sink.stop()
+
+
+def test_downstream_down_gives_local_451():
+    port = free_port()      # nobody listens here
+    with tempfile.TemporaryDirectory() as d:
+        f = message_file(d, "m.eml", MSG)
+        rc, res = relay(port, [f, f])
+    for r in res:
+        if r["code"] != 451 or not r["local"] or r["stage"] != "connect" \
+                or not r["text"].startswith("4.4.1"):
+            fail(f"want a local 451 4.4.1 at connect, got {r}")
+
+
+def test_refused_recipients_pass_the_downstream_reply():
+    sink = Sink("-f", "RCPT")
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            f = message_file(d, "m.eml", MSG)
+            rc, res = relay(sink.port, [f], rcpts=("a@example.net", "b@example.net"))
+        r = res[0]
+        if r["code"] // 100 != 5 or r["local"] or r["stage"] not in ("DATA", "RCPT TO") \
+                or any(c // 100 != 5 for c in r["rcpt_codes"]):
+            fail(f"want the downstream's 5xx for the recipients, got {r}")
+        if sink.dumps():
+            fail("a message reached the sink although every recipient was refused")
+    finally:
+        sink.stop()
+
+
+def test_soft_refusal_of_data_is_4xx():
+    sink = Sink("-r", "DATA")
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            f = message_file(d, "m.eml", MSG)
+            rc, res = relay(sink.port, [f])
+        r = res[0]
+        if r["code"] // 100 != 4 or r["local"] or rc == 0:
+            fail(f"want the downstream's 4xx, got {r}")
+    finally:
+        sink.stop()
+
+
+def test_without_pipelining():
+    sink = Sink("-p")
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            files = [message_file(d, f"m{i}.eml", MSG) for i in range(5)]
+            rc, res = relay(sink.port, files, rcpts=("a@example.net", "b@example.net"), conns=1)
+        if rc != 0 or any(r["code"] != 250 for r in res):
+            fail(f"not all delivered without PIPELINING: {res}")
+        if len(sink.dumps()) != 5:
+            fail(f"{len(sink.dumps())} transactions at the sink, want 5")
+    finally:
+        sink.stop()
+
+
+def test_disconnect_at_end_of_data_is_not_success():
+    sink = Sink("-q", ".")
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            f = message_file(d, "m.eml", MSG)
+            rc, res = relay(sink.port, [f])
+        r = res[0]
+        if r["code"] != 451 or not r["local"] or r["stage"] != "end of data":
+            fail(f"a lost connection at '.' must be a local 451, got {r}")
+    finally:
+        sink.stop()
+
+
+def test_many_messages_reuse_connections():
+    sink = Sink("-c")
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            files = [message_file(d, f"m{i}.eml", MSG + f"\r\nmessage {i}\r\n".encode())
+                     for i in range(200)]
+            t0 = time.monotonic()
+            rc, res = relay(sink.port, files, conns=4)
+            secs = time.monotonic() - t0
+        if rc != 0 or any(r["code"] != 250 for r in res):
+            fail("not every message delivered")
+        dumps = sink.dumps()
+        if len(dumps) != 200:
+            fail(f"{len(dumps)} transactions at the sink, want 200")
+        bodies = sorted(body_of(x) for x in dumps)
+        if len(set(bodies)) != 200:
+            fail("duplicate or lost messages")
+        print(f"200 messages over 4 connections in {secs:.2f}s")
+    finally:
+        sink.stop()
+
+
+TESTS = {n[5:]: f for n, f in globals().items() if n.startswith("test_")}
+if NAME not in TESTS:
+    fail(f"unknown test {NAME}; known: {', '.join(TESTS)}")
+TESTS[NAME]()
+print("ok")
