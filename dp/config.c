@@ -139,6 +139,7 @@ DPCONF_UINT_KEY(key_mbufs, mbufs, 1023, 4194303)
 DPCONF_UINT_KEY(key_mbuf_cache, mbuf_cache, 0, 512)
 DPCONF_UINT_KEY(key_arp_ttl, arp_ttl_s, 1, 86400)
 DPCONF_UINT_KEY(key_max_conns, max_conns, 1, 4194304)
+DPCONF_UINT_KEY(key_syn_backlog, syn_backlog, 1, 1048576)
 DPCONF_UINT_KEY(key_tx_drain_us, tx_drain_us, 1, 100000)
 
 /* key_steer_ring - ring size, power of two */
@@ -150,6 +151,29 @@ static int key_steer_ring(struct dpconf *cf, const char *s)
 	return (-1);
     cf->steer_ring = v;
     return (0);
+}
+
+/* key_tcp_buf - power of two buffer size in [2048, 8 MB] */
+static int key_tcp_buf(uint32_t *field, const char *s)
+{
+    unsigned long v;
+
+    if (parse_uint(s, 2048, 1UL << 23, &v) < 0 || (v & (v - 1)) != 0)
+	return (-1);
+    *field = v;
+    return (0);
+}
+
+/* key_tcp_rcvbuf - receive buffer per connection */
+static int key_tcp_rcvbuf(struct dpconf *cf, const char *s)
+{
+    return (key_tcp_buf(&cf->tcp_rcvbuf, s));
+}
+
+/* key_tcp_sndbuf - send buffer per connection */
+static int key_tcp_sndbuf(struct dpconf *cf, const char *s)
+{
+    return (key_tcp_buf(&cf->tcp_sndbuf, s));
 }
 
 /* key_lcores - EAL lcore list */
@@ -194,7 +218,10 @@ static const struct dpconf_key dpconf_keys[] = {
     {"mbuf_cache", key_mbuf_cache, "N", "per-lcore mempool cache (256)"},
     {"steer_ring", key_steer_ring, "N", "steering ring entries per lcore, power of 2 (1024)"},
     {"arp_ttl", key_arp_ttl, "SECONDS", "lifetime of a resolved ARP entry (300)"},
-    {"max_conns", key_max_conns, "N", "TCP connections per lcore (65536)"},
+    {"max_conns", key_max_conns, "N", "TCP connections per lcore, preallocated (16384)"},
+    {"tcp_rcvbuf", key_tcp_rcvbuf, "BYTES", "receive buffer per connection, power of 2 (65536)"},
+    {"tcp_sndbuf", key_tcp_sndbuf, "BYTES", "send buffer per connection, power of 2 (65536)"},
+    {"syn_backlog", key_syn_backlog, "N", "half-open connections per lcore before SYN cookies (1024)"},
     {"tx_drain_us", key_tx_drain_us, "US", "longest a partial TX burst waits (100)"},
     {0, 0, 0, 0},
 };
@@ -215,6 +242,9 @@ void    dpconf_defaults(struct dpconf *cf)
     cf->steer_ring = DPCONF_STEER_RING_DEFAULT;
     cf->arp_ttl_s = DPCONF_ARP_TTL_DEFAULT;
     cf->max_conns = DPCONF_MAX_CONNS_DEFAULT;
+    cf->tcp_rcvbuf = DPCONF_TCP_BUF_DEFAULT;
+    cf->tcp_sndbuf = DPCONF_TCP_BUF_DEFAULT;
+    cf->syn_backlog = DPCONF_SYN_BACKLOG_DEFAULT;
     cf->tx_drain_us = DPCONF_TX_DRAIN_US_DEFAULT;
 }
 
@@ -414,6 +444,9 @@ int     dpconf_parse_args(struct dpconf *cf, int argc, char **argv,
     if (!cf->stats_mode && cf->vdev[0] && (eal_push(v, &n, "--vdev") < 0 || eal_push(v, &n, cf->vdev) < 0))
 	return (-1);
     if (!cf->stats_mode && cf->pci[0] && (eal_push(v, &n, "-a") < 0 || eal_push(v, &n, cf->pci) < 0))
+	return (-1);
+    /* A virtual device alone must not make EAL grab the host's PCI NICs. */
+    if (!cf->stats_mode && cf->vdev[0] && !cf->pci[0] && eal_push(v, &n, "--no-pci") < 0)
 	return (-1);
     if (cf->file_prefix[0] && (eal_push(v, &n, "--file-prefix") < 0
 			       || eal_push(v, &n, cf->file_prefix) < 0))

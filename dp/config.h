@@ -43,7 +43,9 @@
 #define DPCONF_MBUF_CACHE_DEFAULT 256
 #define DPCONF_STEER_RING_DEFAULT 1024	/* entries, power of two */
 #define DPCONF_ARP_TTL_DEFAULT	300	/* seconds a resolved entry lives */
-#define DPCONF_MAX_CONNS_DEFAULT 65536	/* TCP connections per lcore */
+#define DPCONF_MAX_CONNS_DEFAULT 16384	/* TCP connections per lcore */
+#define DPCONF_TCP_BUF_DEFAULT	65536	/* receive and send buffer per connection */
+#define DPCONF_SYN_BACKLOG_DEFAULT 1024	/* half-open connections before SYN cookies */
 #define DPCONF_TX_DRAIN_US_DEFAULT 100	/* max wait before a partial tx burst goes */
 #define DPCONF_STR_MAX		256
 
@@ -64,6 +66,9 @@ struct dpconf {
     uint32_t steer_ring;
     uint32_t arp_ttl_s;
     uint32_t max_conns;
+    uint32_t tcp_rcvbuf;
+    uint32_t tcp_sndbuf;
+    uint32_t syn_backlog;
     uint32_t tx_drain_us;
     int stats_mode;		/* --stats: secondary process printing counters */
     int stats_interval;		/* --stats-interval seconds, 0: print once */
