@@ -1,1 +1,265 @@
-/* placeholder */
+/*
+ * decode.c - streaming base64 and quoted-printable decoders
+ *
+ *	void decode_b64_init(struct decode_b64 *d);
+ *	size_t decode_b64_run(struct decode_b64 *d, const uint8_t *in,
+ *			size_t len, uint8_t *out);
+ *	size_t decode_b64_finish(struct decode_b64 *d, uint8_t *out);
+ *	void decode_qp_init(struct decode_qp *d);
+ *	size_t decode_qp_run(struct decode_qp *d, const uint8_t *in,
+ *			size_t len, uint8_t *out);
+ *	size_t decode_qp_finish(struct decode_qp *d, uint8_t *out);
+ *
+ * DESCRIPTION
+ *	Both decoders keep their whole state in the struct, so input may be
+ *	split anywhere. The *_run functions return the bytes written to out;
+ *	out must hold DECODE_B64_OUT_MAX(len) or DECODE_QP_OUT_MAX(len).
+ *
+ *	Base64 is decoded the way tolerant mail readers do: line breaks and
+ *	blanks are skipped silently, other non-alphabet bytes are skipped and
+ *	flagged; a quantum closed by padding is flushed and decoding resumes
+ *	after it (data after padding is decoded, not hidden, and flagged);
+ *	a short final quantum yields the bytes it holds.
+ *
+ *	Quoted-printable follows binascii.a2b_qp: "=" CRLF/LF is a soft line
+ *	break, "=XX" in either case is one byte, "==" is "=", any other "="
+ *	sequence is passed literally and flagged.
+ *
+ * DIAGNOSTICS
+ *	The bad member counts anomalies; the caller turns it into
+ *	MIME_F_BAD_BASE64 / MIME_F_BAD_QP.
+ */
+#include <string.h>
+
+#include "mime_int.h"
+
+#define B64_WS		0xFE	/* skipped silently */
+#define B64_PAD		0xFD
+#define B64_JUNK	0xFF
+
+/* sextet values; WS skipped, PD padding, XX junk */
+#define WS B64_WS
+#define PD B64_PAD
+#define XX B64_JUNK
+static const uint8_t b64_tab[256] = {
+	XX, XX, XX, XX, XX, XX, XX, XX, XX, WS, WS, XX, XX, WS, XX, XX,
+	XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX,
+	WS, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, 62, XX, XX, XX, 63,
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, XX, XX, XX, PD, XX, XX,
+	XX,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14,
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, XX, XX, XX, XX, XX,
+	XX, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, XX, XX, XX, XX, XX,
+	XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX,
+	XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX,
+	XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX,
+	XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX,
+	XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX,
+	XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX,
+	XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX,
+	XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX,
+};
+#undef WS
+#undef PD
+#undef XX
+
+/* decode_b64_init - start a base64 body */
+void decode_b64_init(struct decode_b64 *d)
+{
+	memset(d, 0, sizeof(*d));
+}
+
+/* decode_b64_run - decode a slice of base64 text */
+size_t decode_b64_run(struct decode_b64 *d, const uint8_t *in, size_t len,
+		      uint8_t *out)
+{
+	const uint8_t *end = in + len;
+	uint8_t *o = out;
+
+	while (in < end) {
+		/* Whole clean quanta are the common case: take them 4 at once. */
+		if (d->nq == 0 && d->pads == 0) {
+			while (end - in >= 4) {
+				uint8_t a = b64_tab[in[0]], b = b64_tab[in[1]],
+					c = b64_tab[in[2]], e = b64_tab[in[3]];
+
+				if ((a | b | c | e) & 0xC0)
+					break;
+				o[0] = (uint8_t) (a << 2 | b >> 4);
+				o[1] = (uint8_t) (b << 4 | c >> 2);
+				o[2] = (uint8_t) (c << 6 | e);
+				o += 3;
+				in += 4;
+			}
+			if (in >= end)
+				break;
+		}
+		uint8_t v = b64_tab[*in++];
+
+		if (v < 64) {
+			if (d->pads) {
+				/* "xx=" then data: padding was short */
+				d->pads = 0;
+				d->bad++;
+			}
+			d->acc = d->acc << 6 | v;
+			if (++d->nq == 4) {
+				o[0] = (uint8_t) (d->acc >> 16);
+				o[1] = (uint8_t) (d->acc >> 8);
+				o[2] = (uint8_t) d->acc;
+				o += 3;
+				d->nq = 0;
+				d->acc = 0;
+			}
+		} else if (v == B64_WS) {
+			continue;
+		} else if (v == B64_PAD) {
+			switch (d->nq) {
+			case 0:
+				if (d->pads)
+					d->pads = 0;
+				else
+					d->bad++;
+				break;
+			case 1:
+				d->bad++;
+				break;
+			case 2:
+				*o++ = (uint8_t) (d->acc >> 4);
+				d->pads = 1;
+				break;
+			case 3:
+				o[0] = (uint8_t) (d->acc >> 10);
+				o[1] = (uint8_t) (d->acc >> 2);
+				o += 2;
+				break;
+			}
+			d->nq = 0;
+			d->acc = 0;
+		} else {
+			d->bad++;
+		}
+	}
+	return (size_t) (o - out);
+}
+
+/* decode_b64_finish - flush a quantum left open at the end of the body */
+size_t decode_b64_finish(struct decode_b64 *d, uint8_t *out)
+{
+	size_t n = 0;
+
+	switch (d->nq) {
+	case 1:
+		d->bad++;
+		break;
+	case 2:
+		out[n++] = (uint8_t) (d->acc >> 4);
+		d->bad++;
+		break;
+	case 3:
+		out[n++] = (uint8_t) (d->acc >> 10);
+		out[n++] = (uint8_t) (d->acc >> 2);
+		d->bad++;
+		break;
+	}
+	d->nq = 0;
+	d->acc = 0;
+	d->pads = 0;
+	return n;
+}
+
+/* hexval - value of a hex digit, -1 if none */
+static int hexval(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* decode_qp_init - start a quoted-printable body */
+void decode_qp_init(struct decode_qp *d)
+{
+	memset(d, 0, sizeof(*d));
+}
+
+/* decode_qp_run - decode a slice of quoted-printable text */
+size_t decode_qp_run(struct decode_qp *d, const uint8_t *in, size_t len,
+		     uint8_t *out)
+{
+	const uint8_t *end = in + len;
+	uint8_t *o = out;
+
+	while (in < end) {
+		if (d->nhold == 0) {
+			const uint8_t *eq = memchr(in, '=', (size_t) (end - in));
+			size_t n = eq ? (size_t) (eq - in) : (size_t) (end - in);
+
+			memcpy(o, in, n);
+			o += n;
+			in += n;
+			if (eq == NULL)
+				break;
+			d->hold[0] = '=';
+			d->nhold = 1;
+			in++;
+			continue;
+		}
+		uint8_t c = *in;
+
+		if (d->nhold == 1) {
+			in++;
+			if (c == '\n') {
+				d->nhold = 0;
+			} else if (c == '\r') {
+				d->hold[1] = '\r';
+				d->nhold = 2;
+			} else if (c == '=') {
+				*o++ = '=';
+				d->nhold = 0;
+				d->bad++;
+			} else if (hexval(c) >= 0) {
+				d->hold[1] = c;
+				d->nhold = 2;
+			} else {
+				*o++ = '=';
+				d->nhold = 0;
+				d->bad++;
+				in--;	/* c is ordinary text */
+			}
+		} else if (d->hold[1] == '\r') {
+			/* "=\r": a soft break; anything up to LF is dropped */
+			in++;
+			if (c == '\n')
+				d->nhold = 0;
+		} else if (hexval(c) >= 0) {
+			in++;
+			*o++ = (uint8_t) (hexval(d->hold[1]) << 4 | hexval(c));
+			d->nhold = 0;
+		} else {
+			/* "=X" then non-hex: both passed literally, c reread */
+			*o++ = '=';
+			*o++ = d->hold[1];
+			d->nhold = 0;
+			d->bad++;
+		}
+	}
+	return (size_t) (o - out);
+}
+
+/* decode_qp_finish - flush an escape left open at the end of the body */
+size_t decode_qp_finish(struct decode_qp *d, uint8_t *out)
+{
+	size_t n = 0;
+
+	if (d->nhold == 2 && d->hold[1] != '\r') {
+		out[n++] = '=';
+		out[n++] = d->hold[1];
+		d->bad++;
+	}
+	d->nhold = 0;
+	return n;
+}

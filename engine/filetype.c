@@ -1,1 +1,229 @@
-/* placeholder */
+/*
+ * filetype.c - the true type of a payload, from its leading bytes
+ *
+ *	enum filetype filetype_detect(const uint8_t *head, size_t len);
+ *	const char *filetype_name(enum filetype t);
+ *	int filetype_from_name(const char *name, enum filetype *out);
+ *	int filetype_is_executable(enum filetype t);
+ *
+ * DESCRIPTION
+ *	Signatures are tried strongest first: fixed magic numbers at offset
+ *	0, then signatures that may sit further in (PDF within the head,
+ *	ISO 9660 at 0x8001 when the head reaches it), then HTML (after
+ *	leading white space, case-insensitive), then the text heuristics:
+ *	a payload of printable ASCII/UTF-8 is text, and text that opens with
+ *	JavaScript or VBScript statements is reported as such.
+ *
+ *	CAFEBABE is shared by Java classes and fat Mach-O binaries: the next
+ *	32-bit word is a small architecture count for Mach-O and a class
+ *	file version (>= 45) for Java.
+ *
+ *	A ZIP whose first entry is "[Content_Types].xml", "_rels/",
+ *	"docProps/", "word/", "xl/" or "ppt/" is OOXML.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "filetype.h"
+
+#define FILETYPE_PDF_WINDOW	1024	/* "%PDF-" may follow junk this far */
+#define FILETYPE_ISO_OFFSET	0x8001	/* ISO 9660 volume descriptor id */
+#define FILETYPE_FAT_ARCH_MAX	43	/* above this CAFEBABE is Java */
+#define FILETYPE_BINARY_PERMILLE 20	/* non-text bytes a text may hold */
+
+static const char *const filetype_names[FT_COUNT] = {
+	[FT_UNKNOWN] = "unknown", [FT_TEXT] = "text", [FT_EMPTY] = "empty",
+	[FT_PE] = "pe", [FT_ELF] = "elf", [FT_MACHO] = "macho",
+	[FT_JAVA_CLASS] = "java-class", [FT_ZIP] = "zip", [FT_RAR] = "rar",
+	[FT_7Z] = "7z", [FT_GZIP] = "gzip", [FT_BZIP2] = "bzip2",
+	[FT_XZ] = "xz", [FT_CAB] = "cab", [FT_ISO] = "iso", [FT_PDF] = "pdf",
+	[FT_OLE] = "ole", [FT_OOXML] = "ooxml", [FT_RTF] = "rtf",
+	[FT_SCRIPT] = "script", [FT_HTML] = "html", [FT_JS] = "js",
+	[FT_VBS] = "vbs", [FT_LNK] = "lnk", [FT_JPEG] = "jpeg",
+	[FT_PNG] = "png", [FT_GIF] = "gif",
+};
+
+struct magic {
+	const char *bytes;
+	size_t len;
+	enum filetype type;
+};
+
+#define M(s, t)	{ s, sizeof(s) - 1, t }
+
+static const struct magic magics[] = {
+	M("MZ", FT_PE),
+	M("\x7F" "ELF", FT_ELF),
+	M("\xFE\xED\xFA\xCE", FT_MACHO), M("\xFE\xED\xFA\xCF", FT_MACHO),
+	M("\xCE\xFA\xED\xFE", FT_MACHO), M("\xCF\xFA\xED\xFE", FT_MACHO),
+	M("\xCA\xFE\xBA\xBF", FT_MACHO),
+	M("Rar!\x1A\x07\x00", FT_RAR), M("Rar!\x1A\x07\x01\x00", FT_RAR),
+	M("7z\xBC\xAF\x27\x1C", FT_7Z),
+	M("\x1F\x8B", FT_GZIP),
+	M("BZh", FT_BZIP2),
+	M("\xFD" "7zXZ\x00", FT_XZ),
+	M("MSCF", FT_CAB),
+	M("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", FT_OLE),
+	M("{\\rtf", FT_RTF),
+	M("#!", FT_SCRIPT),
+	M("L\x00\x00\x00\x01\x14\x02\x00", FT_LNK),
+	M("\xFF\xD8\xFF", FT_JPEG),
+	M("\x89PNG\r\n\x1A\n", FT_PNG),
+	M("GIF87a", FT_GIF), M("GIF89a", FT_GIF),
+};
+
+/* zip_type - ZIP or OOXML, from the first local file name */
+static enum filetype zip_type(const uint8_t *h, size_t len)
+{
+	static const char *const ooxml[] = { "[Content_Types].xml", "_rels/",
+		"docProps/", "word/", "xl/", "ppt/" };
+	size_t nlen;
+
+	if (len < 30)
+		return FT_ZIP;
+	nlen = (size_t) h[26] | (size_t) h[27] << 8;
+	if (nlen > len - 30)
+		nlen = len - 30;
+	for (size_t i = 0; i < sizeof(ooxml) / sizeof(ooxml[0]); i++) {
+		size_t n = strlen(ooxml[i]);
+
+		if (nlen >= n && memcmp(h + 30, ooxml[i], n) == 0)
+			return FT_OOXML;
+	}
+	return FT_ZIP;
+}
+
+/* is_text - no NUL and few control bytes: text in any 8-bit charset */
+static int is_text(const uint8_t *h, size_t len)
+{
+	size_t bad = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = h[i];
+
+		if (c == 0)
+			return 0;
+		if (c >= 0x20 && c < 0x7F)
+			continue;
+		if (c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+		    c == 0x1B)
+			continue;
+		/* UTF-8 and the ISO-8859/windows-125x letters alike */
+		if (c >= 0x80)
+			continue;
+		bad++;
+	}
+	return bad * 1000 <= len * FILETYPE_BINARY_PERMILLE;
+}
+
+/* starts_ci - case-insensitive prefix test */
+static int starts_ci(const uint8_t *h, size_t len, const char *s)
+{
+	size_t n = strlen(s);
+
+	return len >= n && strncasecmp((const char *) h, s, n) == 0;
+}
+
+/* skip_ws - skip a UTF-8 BOM and white space */
+static size_t skip_ws(const uint8_t *h, size_t len)
+{
+	size_t i = 0;
+
+	if (len >= 3 && memcmp(h, "\xEF\xBB\xBF", 3) == 0)
+		i = 3;
+	while (i < len && (h[i] == ' ' || h[i] == '\t' || h[i] == '\r' ||
+			   h[i] == '\n' || h[i] == '\f'))
+		i++;
+	return i;
+}
+
+/* script_type - JavaScript or VBScript by their usual opening lines */
+static enum filetype script_type(const uint8_t *h, size_t len)
+{
+	static const char *const js[] = { "var ", "let ", "const ",
+		"function ", "function(", "(function", "eval(", "document.",
+		"window.", "'use strict'", "\"use strict\"", "try{", "try {",
+		"new ActiveXObject" };
+	static const char *const vbs[] = { "dim ", "set ", "sub ",
+		"function ", "on error resume next", "option explicit",
+		"createobject(", "wscript.", "private sub ", "rem " };
+
+	for (size_t i = 0; i < sizeof(js) / sizeof(js[0]); i++)
+		if (len >= strlen(js[i]) && memcmp(h, js[i], strlen(js[i])) == 0)
+			return FT_JS;
+	for (size_t i = 0; i < sizeof(vbs) / sizeof(vbs[0]); i++)
+		if (starts_ci(h, len, vbs[i]))
+			return FT_VBS;
+	return FT_TEXT;
+}
+
+/* filetype_detect - classify a payload by its head */
+enum filetype filetype_detect(const uint8_t *head, size_t len)
+{
+	size_t i;
+
+	if (len == 0)
+		return FT_EMPTY;
+	if (len >= 4 && memcmp(head, "\xCA\xFE\xBA\xBE", 4) == 0) {
+		uint32_t w = len >= 8 ? (uint32_t) head[4] << 24 |
+			(uint32_t) head[5] << 16 | (uint32_t) head[6] << 8 |
+			head[7] : 0;
+
+		return w < FILETYPE_FAT_ARCH_MAX ? FT_MACHO : FT_JAVA_CLASS;
+	}
+	if (len >= 4 && memcmp(head, "PK\x03\x04", 4) == 0)
+		return zip_type(head, len);
+	for (i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
+		if (len >= magics[i].len &&
+		    memcmp(head, magics[i].bytes, magics[i].len) == 0)
+			return magics[i].type;
+	size_t win = len < FILETYPE_PDF_WINDOW ? len : FILETYPE_PDF_WINDOW;
+
+	if (win >= 5 && memmem(head, win, "%PDF-", 5) != NULL)
+		return FT_PDF;
+	if (len >= FILETYPE_ISO_OFFSET + 5 &&
+	    memcmp(head + FILETYPE_ISO_OFFSET, "CD001", 5) == 0)
+		return FT_ISO;
+	i = skip_ws(head, len);
+	if (starts_ci(head + i, len - i, "<html") ||
+	    starts_ci(head + i, len - i, "<!doctype html") ||
+	    starts_ci(head + i, len - i, "<head") ||
+	    starts_ci(head + i, len - i, "<body") ||
+	    starts_ci(head + i, len - i, "<script"))
+		return FT_HTML;
+	if (!is_text(head, len))
+		return FT_UNKNOWN;
+	return script_type(head + i, len - i);
+}
+
+/* filetype_name - stable lower-case name of a type */
+const char *filetype_name(enum filetype t)
+{
+	if ((unsigned) t >= FT_COUNT)
+		return "unknown";
+	return filetype_names[t];
+}
+
+/* filetype_from_name - inverse of filetype_name */
+int filetype_from_name(const char *name, enum filetype *out)
+{
+	for (int t = 0; t < FT_COUNT; t++) {
+		if (strcasecmp(name, filetype_names[t]) == 0) {
+			*out = (enum filetype) t;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* filetype_is_executable - code that runs when opened */
+int filetype_is_executable(enum filetype t)
+{
+	switch (t) {
+	case FT_PE: case FT_ELF: case FT_MACHO: case FT_JAVA_CLASS:
+	case FT_SCRIPT: case FT_JS: case FT_VBS: case FT_LNK:
+		return 1;
+	default:
+		return 0;
+	}
+}

@@ -1,1 +1,956 @@
-/* placeholder */
+/*
+ * mime.c - streaming MIME parser: structure, header fields, body routing
+ *
+ *	struct mime_parser *mime_parser_new(const struct mime_limits *lim,
+ *			const struct mime_callbacks *cb, void *ctx);
+ *	int mime_parser_feed(struct mime_parser *p, const void *buf, size_t len);
+ *	int mime_parser_finish(struct mime_parser *p);
+ *	const struct mime_part *mime_parser_parts(const struct mime_parser *p,
+ *			size_t *nparts);
+ *	void mime_parser_reset(struct mime_parser *p);
+ *	void mime_parser_free(struct mime_parser *p);
+ *	void mime_limits_default(struct mime_limits *lim);
+ *	const char *mime_encoding_name(enum mime_encoding enc);
+ *
+ * DESCRIPTION
+ *	See mime.h for the contract. How it is done:
+ *
+ *	Headers are read with a small per-line state machine (a line is a
+ *	header if it is "name:" with name bytes 0x21-0x7E, as RFC 5322 and
+ *	Python's email package say; any other line ends the header block
+ *	and is given back to the body, which is how a subpart without a
+ *	blank line still sees its closing boundary). Only the unfolded field
+ *	being built is kept, bounded by lim->max_header.
+ *
+ *	Bodies are scanned with memchr() for line ends. Only a line that
+ *	starts with "-" while a multipart is open can be a boundary; such a
+ *	line is checked in place, or, when a chunk ends inside it, copied to
+ *	a buffer of at most MIME_CAND_MAX bytes until it is decided. The line
+ *	end before a boundary belongs to the boundary (RFC 2046 5.1.1), so a
+ *	line end is held back until the next line is known not to be one.
+ *	Everything else reaches the leaf's decoder as a run of bytes straight
+ *	from the caller's buffer. Boundaries of every open multipart are
+ *	checked, innermost first, so a missing inner close boundary ends at
+ *	the outer one.
+ *
+ *	A message/rfc822 (any message/ type but delivery-status) part has
+ *	one child: the embedded message, whose own header fields are
+ *	reported on that child, as for part 0. A message/ part sent with a
+ *	base64 or quoted-printable encoding is decoded as a leaf instead, so
+ *	its content is still scanned.
+ *
+ *	Memory: the parts array (grown by doubling, at most lim->max_parts)
+ *	and fixed buffers allocated by mime_parser_new(); nothing per
+ *	message or per part.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mime_int.h"
+
+#define MIME_HDR_NAME_MAX	256	/* longer "names" make a body line */
+#define MIME_CAND_MAX		(2 + MIME_HDR_BOUNDARY_STORE + 2 + 128)
+#define MIME_SLICE		16384	/* encoded bytes decoded per step */
+#define MIME_PARTS_INITIAL	16
+
+enum mime_state { ST_HEADER, ST_BODY, ST_STOPPED };
+enum mime_hline { HL_START, HL_NAME, HL_VALUE, HL_SKIP, HL_CR };
+
+struct mime_level {
+	int part;		/* the multipart part */
+	int started;		/* first boundary seen */
+	size_t blen;
+	char boundary[MIME_HDR_BOUNDARY_STORE + 1];
+};
+
+struct mime_parser {
+	struct mime_limits lim;
+	struct mime_callbacks cb;
+	void *ctx;
+	struct mime_part *parts;
+	size_t nparts, cap;
+	struct mime_level *levels;
+	unsigned nlevels;
+	uint64_t off;		/* input bytes consumed */
+	uint64_t base;		/* offset of the slice being parsed */
+	int cur;		/* part being read; -1 after the last */
+	int leaf;		/* body bytes go to cur's decoder */
+	int err;		/* sticky errno once the parse stopped */
+	enum mime_state st;
+
+	/* header block */
+	enum mime_hline hl;
+	unsigned hlines;
+	uint64_t line_off;
+	char name[MIME_HDR_NAME_MAX];
+	size_t nname;
+	char *field;		/* "Name:value", lim.max_header + 1 */
+	size_t nfield;
+	int field_open, field_cut;
+	char *scratch;		/* decoded value */
+	struct mime_hdr_info hi;
+
+	/* body lines */
+	int bol;
+	uint8_t eol[2];
+	size_t neol;
+	int cand_mode;
+	char cand[MIME_CAND_MAX];
+	size_t ncand;
+
+	/* leaf pipeline */
+	struct decode_b64 b64;
+	struct decode_qp qp;
+	struct charset_conv conv;
+	struct url_scan url;
+	uint8_t head[FILETYPE_HEAD_MAX];
+	size_t nhead;
+	uint8_t dbuf[DECODE_QP_OUT_MAX(MIME_SLICE)];
+	uint8_t tbuf[CHARSET_OUT_MAX(MIME_SLICE)];
+};
+
+static size_t feed_some(struct mime_parser *p, const uint8_t *b, size_t len);
+
+/* mime_limits_default - the documented defaults */
+void mime_limits_default(struct mime_limits *lim)
+{
+	lim->max_depth = MIME_DEPTH_DEFAULT;
+	lim->max_parts = MIME_PARTS_DEFAULT;
+	lim->max_header = MIME_HEADER_MAX_DEFAULT;
+}
+
+/* mime_encoding_name - name of a transfer encoding */
+const char *mime_encoding_name(enum mime_encoding enc)
+{
+	switch (enc) {
+	case MIME_ENC_7BIT: return "7bit";
+	case MIME_ENC_8BIT: return "8bit";
+	case MIME_ENC_BINARY: return "binary";
+	case MIME_ENC_QP: return "quoted-printable";
+	case MIME_ENC_BASE64: return "base64";
+	default: return "unknown";
+	}
+}
+
+/* stop - a resource limit ends the parse */
+static void stop(struct mime_parser *p, int err)
+{
+	p->err = err;
+	p->st = ST_STOPPED;
+}
+
+/* header_begin - start reading a header block for part cur */
+static void header_begin(struct mime_parser *p)
+{
+	p->st = ST_HEADER;
+	p->hl = HL_START;
+	p->hlines = 0;
+	p->nname = 0;
+	p->nfield = 0;
+	p->field_open = 0;
+	p->field_cut = 0;
+	memset(&p->hi, 0, sizeof(p->hi));
+	p->hi.encoding = MIME_ENC_7BIT;
+	p->leaf = 0;
+}
+
+/* new_part - add a part under parent, starting at input offset off */
+static int new_part(struct mime_parser *p, int parent, uint64_t off)
+{
+	struct mime_part *mp;
+
+	if (p->nparts >= p->lim.max_parts) {
+		if (parent >= 0)
+			p->parts[parent].flags |= MIME_F_PARTS_LIMIT;
+		p->parts[0].flags |= MIME_F_PARTS_LIMIT;
+		stop(p, E2BIG);
+		return -1;
+	}
+	if (p->nparts == p->cap) {
+		size_t ncap = p->cap ? p->cap * 2 : MIME_PARTS_INITIAL;
+		struct mime_part *np;
+
+		if (ncap > p->lim.max_parts)
+			ncap = p->lim.max_parts;
+		np = realloc(p->parts, ncap * sizeof(*np));
+		if (np == NULL) {
+			stop(p, ENOMEM);
+			return -1;
+		}
+		p->parts = np;
+		p->cap = ncap;
+	}
+	mp = &p->parts[p->nparts];
+	memset(mp, 0, sizeof(*mp));
+	mp->id = (int) p->nparts;
+	mp->parent = parent;
+	mp->depth = parent >= 0 ? p->parts[parent].depth + 1 : 0;
+	mp->offset = off;
+	mp->detected_type = FT_UNKNOWN;
+	strcpy(mp->content_type, parent >= 0 &&
+	       strcmp(p->parts[parent].content_type, "multipart/digest") == 0 ?
+	       "message/rfc822" : "text/plain");
+	p->cur = mp->id;
+	p->nparts++;
+	header_begin(p);
+	return 0;
+}
+
+/* url_emit - a URL found in the current leaf */
+static void url_emit(void *ctx, const char *url, size_t len, int cut)
+{
+	struct mime_parser *p = ctx;
+	struct mime_part *mp = &p->parts[p->cur];
+
+	if (cut)
+		mp->flags |= MIME_F_URL_TOOLONG;
+	if (p->cb.url)
+		p->cb.url(p->ctx, mp, url, len);
+}
+
+/* deliver - decoded bytes of the current leaf to the callbacks */
+static void deliver(struct mime_parser *p, const uint8_t *d, size_t n)
+{
+	struct mime_part *mp = &p->parts[p->cur];
+
+	if (n == 0)
+		return;
+	mp->decoded_size += n;
+	if (p->nhead < FILETYPE_HEAD_MAX) {
+		size_t k = FILETYPE_HEAD_MAX - p->nhead;
+
+		if (k > n)
+			k = n;
+		memcpy(p->head + p->nhead, d, k);
+		p->nhead += k;
+	}
+	if (p->cb.part_data)
+		p->cb.part_data(p->ctx, mp, d, n);
+	if (!mp->is_text)
+		return;
+	/* Valid UTF-8 is handed on as it is: same pointer, same length. */
+	if (p->conv.cs == CHARSET_UNKNOWN || (p->conv.cs == CHARSET_UTF8 &&
+	    p->conv.npend == 0 && charset_utf8_valid(d, n) == n)) {
+		if (p->cb.part_text)
+			p->cb.part_text(p->ctx, mp, d, n);
+		url_scan_run(&p->url, d, n, url_emit, p);
+		return;
+	}
+	for (size_t o = 0; o < n; o += MIME_SLICE) {
+		size_t k = n - o < MIME_SLICE ? n - o : MIME_SLICE, tn;
+		const uint8_t *t = charset_run(&p->conv, d + o, k, p->tbuf, &tn);
+
+		if (tn && p->cb.part_text)
+			p->cb.part_text(p->ctx, mp, t, tn);
+		url_scan_run(&p->url, t, tn, url_emit, p);
+	}
+}
+
+/* leaf_data - encoded body bytes of the current leaf */
+static void leaf_data(struct mime_parser *p, const uint8_t *d, size_t n)
+{
+	struct mime_part *mp = &p->parts[p->cur];
+
+	mp->raw_size += n;
+	switch (mp->encoding) {
+	case MIME_ENC_BASE64:
+		for (size_t o = 0; o < n; o += MIME_SLICE) {
+			size_t k = n - o < MIME_SLICE ? n - o : MIME_SLICE;
+
+			deliver(p, p->dbuf, decode_b64_run(&p->b64, d + o, k,
+							   p->dbuf));
+		}
+		break;
+	case MIME_ENC_QP:
+		for (size_t o = 0; o < n; o += MIME_SLICE) {
+			size_t k = n - o < MIME_SLICE ? n - o : MIME_SLICE;
+
+			deliver(p, p->dbuf, decode_qp_run(&p->qp, d + o, k,
+							  p->dbuf));
+		}
+		break;
+	default:
+		deliver(p, d, n);
+		break;
+	}
+}
+
+/* body_emit - body bytes: to the leaf, or dropped (preamble, epilogue) */
+static void body_emit(struct mime_parser *p, const uint8_t *d, size_t n)
+{
+	if (p->leaf && n)
+		leaf_data(p, d, n);
+}
+
+/* flush_eol - a held line end turned out to be data */
+static void flush_eol(struct mime_parser *p)
+{
+	if (p->neol) {
+		size_t n = p->neol;
+
+		p->neol = 0;
+		body_emit(p, p->eol, n);
+	}
+}
+
+/* leaf_end - flush the decoders of the current leaf */
+static void leaf_end(struct mime_parser *p)
+{
+	struct mime_part *mp = &p->parts[p->cur];
+
+	if (mp->encoding == MIME_ENC_BASE64) {
+		deliver(p, p->dbuf, decode_b64_finish(&p->b64, p->dbuf));
+		if (p->b64.bad)
+			mp->flags |= MIME_F_BAD_BASE64;
+	} else if (mp->encoding == MIME_ENC_QP) {
+		deliver(p, p->dbuf, decode_qp_finish(&p->qp, p->dbuf));
+		if (p->qp.bad)
+			mp->flags |= MIME_F_BAD_QP;
+	}
+	if (mp->is_text) {
+		size_t tn = charset_finish(&p->conv, p->tbuf);
+
+		if (tn && p->cb.part_text)
+			p->cb.part_text(p->ctx, mp, p->tbuf, tn);
+		url_scan_run(&p->url, p->tbuf, tn, url_emit, p);
+		url_scan_finish(&p->url, url_emit, p);
+	}
+	mp->detected_type = filetype_detect(p->head, p->nhead);
+	p->leaf = 0;
+}
+
+/* end_part - part cur is complete; cur moves to its parent */
+static void end_part(struct mime_parser *p)
+{
+	struct mime_part *mp = &p->parts[p->cur];
+
+	if (p->st == ST_HEADER) {
+		/* Input or an enclosing boundary cut the header block. */
+		mp->flags |= MIME_F_TRUNCATED;
+	} else if (p->leaf) {
+		leaf_end(p);
+	}
+	if (mp->is_multipart && p->nlevels &&
+	    p->levels[p->nlevels - 1].part == p->cur) {
+		mp->flags |= MIME_F_UNTERMINATED;
+		p->nlevels--;
+	}
+	if (p->cb.part_end)
+		p->cb.part_end(p->ctx, mp);
+	p->cur = mp->parent;
+	p->leaf = 0;
+	p->st = ST_BODY;
+	p->bol = 1;
+	p->neol = 0;
+	p->cand_mode = 0;
+}
+
+/* is_name - whether a field name is `want` (ASCII, any case) */
+static int is_name(const char *f, size_t n, const char *want)
+{
+	return n == strlen(want) && strncasecmp(f, want, n) == 0;
+}
+
+/* finish_field - report the unfolded field and take its meaning */
+static void finish_field(struct mime_parser *p)
+{
+	struct mime_part *mp = &p->parts[p->cur];
+	char *colon = memchr(p->field, ':', p->nfield);
+	size_t nn, vn;
+	const char *v;
+	int cut;
+
+	p->field_open = 0;
+	if (colon == NULL)
+		return;
+	nn = (size_t) (colon - p->field);
+	v = colon + 1;
+	vn = p->nfield - nn - 1;
+	while (vn && (*v == ' ' || *v == '\t')) {
+		v++;
+		vn--;
+	}
+	while (vn && (v[vn - 1] == ' ' || v[vn - 1] == '\t' ||
+		      v[vn - 1] == '\r'))
+		vn--;
+	if (p->field_cut)
+		mp->flags |= MIME_F_HEADER_TOOLONG;
+	if (p->cb.header) {
+		size_t dn = rfc2047_decode(v, vn, p->scratch,
+					   p->lim.max_header + 1, &cut);
+
+		if (cut)
+			mp->flags |= MIME_F_HEADER_TOOLONG;
+		p->cb.header(p->ctx, mp, p->field, nn, p->scratch, dn);
+	}
+	if (is_name(p->field, nn, "content-type") && !p->hi.have_ctype)
+		mime_hdr_content_type(v, vn, &p->hi);
+	else if (is_name(p->field, nn, "content-transfer-encoding") &&
+		 !p->hi.have_cte) {
+		p->hi.have_cte = 1;
+		p->hi.encoding = mime_hdr_encoding(v, vn);
+	} else if (is_name(p->field, nn, "content-disposition") &&
+		   !p->hi.have_disp)
+		mime_hdr_disposition(v, vn, &p->hi);
+}
+
+/* leaf_begin - set up the decoders of a leaf */
+static void leaf_begin(struct mime_parser *p, struct mime_part *mp)
+{
+	decode_b64_init(&p->b64);
+	decode_qp_init(&p->qp);
+	p->nhead = 0;
+	p->leaf = 1;
+	if (mp->is_text) {
+		int cs = charset_lookup(mp->charset);
+
+		if (cs == CHARSET_UNKNOWN)
+			mp->flags |= MIME_F_BAD_CHARSET;
+		charset_init(&p->conv, cs);
+		url_scan_init(&p->url, strcmp(mp->content_type,
+					      "text/html") == 0);
+	}
+}
+
+/* headers_done - the header block of cur is complete: what is it */
+static void headers_done(struct mime_parser *p, uint64_t body_off)
+{
+	struct mime_part *mp = &p->parts[p->cur];
+	struct mime_hdr_info *hi = &p->hi;
+
+	if (p->field_open)
+		finish_field(p);
+	if (hi->have_ctype)
+		strcpy(mp->content_type, hi->ctype);
+	strcpy(mp->charset, hi->charset);
+	strcpy(mp->filename, hi->have_disp_filename ? hi->disp_filename :
+	       hi->have_ct_name ? hi->ct_name : "");
+	mp->encoding = hi->encoding;
+	mp->disposition = hi->disposition;
+	p->st = ST_BODY;
+	p->bol = 1;
+	p->neol = 0;
+	p->cand_mode = 0;
+
+	int depth_ok = (unsigned) mp->depth < p->lim.max_depth;
+
+	if (strncmp(mp->content_type, "multipart/", 10) == 0) {
+		if (!hi->have_boundary) {
+			mp->flags |= MIME_F_NO_BOUNDARY;
+		} else if (!depth_ok) {
+			mp->flags |= MIME_F_DEPTH_EXCEEDED;
+		} else {
+			struct mime_level *lv = &p->levels[p->nlevels++];
+
+			mp->is_multipart = 1;
+			lv->part = mp->id;
+			lv->started = 0;
+			lv->blen = strlen(hi->boundary);
+			memcpy(lv->boundary, hi->boundary, lv->blen + 1);
+			if (p->cb.part_begin)
+				p->cb.part_begin(p->ctx, mp);
+			return;
+		}
+	} else if (strncmp(mp->content_type, "message/", 8) == 0 &&
+		   strcmp(mp->content_type, "message/delivery-status") != 0 &&
+		   mp->encoding != MIME_ENC_BASE64 &&
+		   mp->encoding != MIME_ENC_QP) {
+		if (depth_ok) {
+			mp->is_message = 1;
+			if (p->cb.part_begin)
+				p->cb.part_begin(p->ctx, mp);
+			new_part(p, mp->id, body_off);
+			return;
+		}
+		mp->flags |= MIME_F_DEPTH_EXCEEDED;
+	}
+	mp->is_text = strncmp(mp->content_type, "text/", 5) == 0;
+	if (p->cb.part_begin)
+		p->cb.part_begin(p->ctx, mp);
+	leaf_begin(p, mp);
+}
+
+/* pushback - a line that is not a header goes to the body */
+static void pushback(struct mime_parser *p)
+{
+	char line[MIME_HDR_NAME_MAX];
+	size_t n = p->nname, i = 0;
+	uint64_t save = p->base;
+
+	memcpy(line, p->name, n);
+	p->nname = 0;
+	headers_done(p, p->line_off);
+	p->base = p->line_off;
+	while (i < n && p->st != ST_STOPPED)
+		i += feed_some(p, (const uint8_t *) line + i, n - i);
+	p->base = save;
+}
+
+/* field_add - append to the field being unfolded, bounded */
+static void field_add(struct mime_parser *p, const void *s, size_t n)
+{
+	size_t room = p->lim.max_header - p->nfield;
+
+	if (n > room) {
+		n = room;
+		p->field_cut = 1;
+	}
+	memcpy(p->field + p->nfield, s, n);
+	p->nfield += n;
+}
+
+/* header_feed - header bytes; returns bytes consumed */
+static size_t header_feed(struct mime_parser *p, const uint8_t *b,
+			  size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && p->st == ST_HEADER) {
+		uint8_t c = b[i];
+
+		switch (p->hl) {
+		case HL_START:
+			if (c == '\n') {
+				i++;
+				headers_done(p, p->base + i);
+				return i;
+			}
+			if (c == '\r') {
+				i++;
+				p->hl = HL_CR;
+				break;
+			}
+			if (c == ' ' || c == '\t') {
+				p->hl = p->field_open ? HL_VALUE : HL_SKIP;
+				break;
+			}
+			if (p->field_open)
+				finish_field(p);
+			p->hl = HL_NAME;
+			p->nname = 0;
+			p->line_off = p->base + i;
+			break;
+		case HL_CR:
+			if (c == '\n')
+				i++;
+			headers_done(p, p->base + i);
+			return i;
+		case HL_NAME:
+			if (c == ':') {
+				i++;
+				p->nfield = 0;
+				p->field_cut = 0;
+				p->field_open = 1;
+				field_add(p, p->name, p->nname);
+				field_add(p, ":", 1);
+				p->hl = HL_VALUE;
+			} else if (c > 0x20 && c < 0x7F &&
+				   p->nname < MIME_HDR_NAME_MAX) {
+				p->name[p->nname++] = (char) c;
+				i++;
+			} else if (c == ' ' && p->nname == 4 &&
+				   memcmp(p->name, "From", 4) == 0) {
+				/* mbox "From " envelope line */
+				i++;
+				p->hl = HL_SKIP;
+			} else {
+				pushback(p);
+				return i;
+			}
+			break;
+		case HL_VALUE: {
+			const uint8_t *nl = memchr(b + i, '\n', len - i);
+			size_t n = nl ? (size_t) (nl - b) - i : len - i;
+
+			field_add(p, b + i, n);
+			i += n;
+			if (nl) {
+				i++;
+				if (p->nfield && p->field[p->nfield - 1] == '\r')
+					p->nfield--;
+				p->hl = HL_START;
+				p->hlines++;
+			}
+			break;
+		}
+		case HL_SKIP: {
+			const uint8_t *nl = memchr(b + i, '\n', len - i);
+
+			if (nl == NULL)
+				return len;
+			i = (size_t) (nl - b) + 1;
+			p->hl = HL_START;
+			p->hlines++;
+			break;
+		}
+		}
+	}
+	return i;
+}
+
+/* match_line - which open boundary a whole line is; -1 if none */
+static int match_line(const struct mime_parser *p, const char *s, size_t n,
+		      int *close)
+{
+	if (n && s[n - 1] == '\r')
+		n--;
+	if (n < 3 || s[0] != '-' || s[1] != '-')
+		return -1;
+	for (int k = (int) p->nlevels - 1; k >= 0; k--) {
+		const struct mime_level *lv = &p->levels[k];
+		size_t j = 2 + lv->blen;
+
+		if (n < j || memcmp(s + 2, lv->boundary, lv->blen) != 0)
+			continue;
+		*close = 0;
+		if (n >= j + 2 && s[j] == '-' && s[j + 1] == '-') {
+			*close = 1;
+			j += 2;
+		}
+		while (j < n && (s[j] == ' ' || s[j] == '\t'))
+			j++;
+		if (j == n)
+			return k;
+	}
+	return -1;
+}
+
+/* cand_possible - whether a line start may still become a boundary */
+static int cand_possible(const struct mime_parser *p, const char *s,
+			 size_t n)
+{
+	for (int k = (int) p->nlevels - 1; k >= 0; k--) {
+		const struct mime_level *lv = &p->levels[k];
+		size_t j = 2 + lv->blen, m = n < j ? n : j, i;
+
+		if (m >= 1 && s[0] != '-')
+			continue;
+		if (m >= 2 && s[1] != '-')
+			continue;
+		if (m > 2 && memcmp(s + 2, lv->boundary, m - 2) != 0)
+			continue;
+		if (n <= j)
+			return 1;
+		i = j;
+		if (s[i] == '-') {
+			if (n == i + 1)
+				return 1;
+			if (s[i + 1] != '-')
+				continue;
+			i += 2;
+		}
+		while (i < n && (s[i] == ' ' || s[i] == '\t'))
+			i++;
+		if (i == n || (i == n - 1 && s[i] == '\r'))
+			return 1;
+	}
+	return 0;
+}
+
+/* boundary - a boundary line of level k was read */
+static void boundary(struct mime_parser *p, int k, int close,
+		     uint64_t next_off)
+{
+	struct mime_level *lv = &p->levels[k];
+	int mp = lv->part;
+
+	p->neol = 0;
+	while (p->cur != mp && p->cur >= 0)
+		end_part(p);
+	p->nlevels = (unsigned) k + 1;
+	lv->started = 1;
+	if (close) {
+		p->nlevels = (unsigned) k;
+		if (p->cb.part_end)
+			p->cb.part_end(p->ctx, &p->parts[mp]);
+		p->cur = p->parts[mp].parent;
+		p->leaf = 0;
+		p->st = ST_BODY;
+		p->bol = 1;
+		return;
+	}
+	new_part(p, mp, next_off);
+}
+
+/* body_feed - body bytes; returns bytes consumed */
+static size_t body_feed(struct mime_parser *p, const uint8_t *b, size_t len)
+{
+	size_t i = 0;
+
+	if (p->nlevels == 0) {
+		/* No boundary can end this body: take everything. */
+		flush_eol(p);
+		body_emit(p, b, len);
+		p->bol = 0;
+		return len;
+	}
+	while (i < len) {
+		if (p->cand_mode) {
+			uint8_t c = b[i++];
+			int close, k;
+
+			if (c == '\n') {
+				k = match_line(p, p->cand, p->ncand, &close);
+				if (k >= 0) {
+					boundary(p, k, close, p->base + i);
+					return i;
+				}
+				/* Not a boundary: held bytes are data. */
+				flush_eol(p);
+				size_t n = p->ncand;
+
+				p->eol[0] = '\n';
+				p->neol = 1;
+				if (n && p->cand[n - 1] == '\r') {
+					n--;
+					p->eol[0] = '\r';
+					p->eol[1] = '\n';
+					p->neol = 2;
+				}
+				p->cand_mode = 0;
+				p->bol = 1;
+				body_emit(p, (const uint8_t *) p->cand, n);
+				continue;
+			}
+			p->cand[p->ncand++] = (char) c;
+			if (p->ncand < MIME_CAND_MAX &&
+			    cand_possible(p, p->cand, p->ncand))
+				continue;
+			flush_eol(p);
+			body_emit(p, (const uint8_t *) p->cand, p->ncand);
+			p->cand_mode = 0;
+			p->bol = 0;
+			continue;
+		}
+		if (p->bol) {
+			if (b[i] == '-') {
+				/* Decide in place when the whole line is here. */
+				const uint8_t *nl = memchr(b + i, '\n', len - i);
+
+				if (nl) {
+					size_t n = (size_t) (nl - b) - i;
+					int close, k = match_line(p,
+						(const char *) b + i, n, &close);
+
+					if (k >= 0) {
+						i += n + 1;
+						boundary(p, k, close, p->base + i);
+						return i;
+					}
+				} else if (len - i < MIME_CAND_MAX &&
+					   cand_possible(p, (const char *) b + i,
+							 len - i)) {
+					memcpy(p->cand, b + i, len - i);
+					p->ncand = len - i;
+					p->cand_mode = 1;
+					p->bol = 0;
+					return len;
+				}
+			}
+			flush_eol(p);
+			p->bol = 0;
+		} else if (p->neol) {
+			/* A '\r' held at the end of the last chunk. */
+			if (b[i] == '\n') {
+				p->eol[1] = '\n';
+				p->neol = 2;
+				p->bol = 1;
+				i++;
+				continue;
+			}
+			flush_eol(p);
+		}
+		/* A run of data lines, up to a line that may be a boundary. */
+		size_t run = i;
+
+		for (;;) {
+			const uint8_t *nl = memchr(b + i, '\n', len - i);
+
+			if (nl == NULL) {
+				size_t e = len;
+
+				if (e > run && b[e - 1] == '\r') {
+					e--;
+					p->eol[0] = '\r';
+					p->neol = 1;
+				}
+				body_emit(p, b + run, e - run);
+				return len;
+			}
+			size_t j = (size_t) (nl - b) + 1;
+
+			if (j == len || b[j] == '-') {
+				size_t e = j - 1;
+
+				p->eol[0] = '\n';
+				p->neol = 1;
+				if (e > run && b[e - 1] == '\r') {
+					e--;
+					p->eol[0] = '\r';
+					p->eol[1] = '\n';
+					p->neol = 2;
+				}
+				body_emit(p, b + run, e - run);
+				p->bol = 1;
+				i = j;
+				break;
+			}
+			i = j;
+		}
+	}
+	return i;
+}
+
+/* feed_some - parse from b in the current state; bytes consumed */
+static size_t feed_some(struct mime_parser *p, const uint8_t *b, size_t len)
+{
+	switch (p->st) {
+	case ST_HEADER:
+		return header_feed(p, b, len);
+	case ST_BODY:
+		return body_feed(p, b, len);
+	default:
+		return len;
+	}
+}
+
+/* mime_parser_feed - parse the next chunk of the message */
+int mime_parser_feed(struct mime_parser *p, const void *buf, size_t len)
+{
+	const uint8_t *b = buf;
+	size_t i = 0;
+
+	while (i < len && p->st != ST_STOPPED) {
+		size_t n;
+
+		p->base = p->off;
+		n = feed_some(p, b + i, len - i);
+		i += n;
+		p->off += n;
+	}
+	p->off += len - i;
+	if (p->err) {
+		errno = p->err;
+		return -1;
+	}
+	return 0;
+}
+
+/* mime_parser_finish - the input ended: close every open part */
+int mime_parser_finish(struct mime_parser *p)
+{
+	p->base = p->off;
+	if (p->st == ST_HEADER) {
+		int id = p->cur;
+
+		if (p->hl != HL_START)
+			p->parts[id].flags |= MIME_F_TRUNCATED;
+		if (p->hl == HL_NAME)
+			pushback(p);	/* a last line without colon is body */
+		else
+			headers_done(p, p->off);
+	}
+	while (p->st == ST_HEADER && p->cur >= 0)
+		headers_done(p, p->off);	/* an empty embedded message */
+	if (p->st == ST_BODY && p->cand_mode) {
+		int close, k = match_line(p, p->cand, p->ncand, &close);
+
+		p->cand_mode = 0;
+		if (k >= 0) {
+			boundary(p, k, close, p->off);
+			while (p->st == ST_HEADER && p->cur >= 0)
+				headers_done(p, p->off);
+		} else {
+			flush_eol(p);
+			body_emit(p, (const uint8_t *) p->cand, p->ncand);
+		}
+	}
+	if (p->st == ST_BODY && !p->bol)
+		flush_eol(p);
+	p->neol = 0;
+	if (p->st == ST_STOPPED) {
+		p->st = ST_BODY;
+		p->leaf = p->leaf && p->cur >= 0;
+	}
+	while (p->cur >= 0)
+		end_part(p);
+	if (p->err) {
+		errno = p->err;
+		return -1;
+	}
+	return 0;
+}
+
+/* mime_parser_parts - the parts seen so far */
+const struct mime_part *mime_parser_parts(const struct mime_parser *p,
+					  size_t *nparts)
+{
+	*nparts = p->nparts;
+	return p->parts;
+}
+
+/* mime_parser_reset - ready for the next message, keeping the memory */
+void mime_parser_reset(struct mime_parser *p)
+{
+	p->nparts = 0;
+	p->nlevels = 0;
+	p->off = 0;
+	p->base = 0;
+	p->err = 0;
+	p->cur = -1;
+	p->neol = 0;
+	p->cand_mode = 0;
+	p->bol = 1;
+	if (new_part(p, -1, 0) < 0)
+		return;
+}
+
+/* mime_parser_new - a parser with its fixed buffers */
+struct mime_parser *mime_parser_new(const struct mime_limits *lim,
+				    const struct mime_callbacks *cb, void *ctx)
+{
+	struct mime_parser *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return NULL;
+	if (lim)
+		p->lim = *lim;
+	else
+		mime_limits_default(&p->lim);
+	if (p->lim.max_parts == 0)
+		p->lim.max_parts = 1;
+	if (p->lim.max_header < MIME_HDR_NAME_MAX + 1)
+		p->lim.max_header = MIME_HDR_NAME_MAX + 1;
+	if (cb)
+		p->cb = *cb;
+	p->ctx = ctx;
+	p->field = malloc(p->lim.max_header + 1);
+	p->scratch = malloc(p->lim.max_header + 1);
+	p->levels = calloc(p->lim.max_depth + 1, sizeof(*p->levels));
+	if (p->field == NULL || p->scratch == NULL || p->levels == NULL) {
+		mime_parser_free(p);
+		errno = ENOMEM;
+		return NULL;
+	}
+	mime_parser_reset(p);
+	if (p->err) {
+		mime_parser_free(p);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return p;
+}
+
+/* mime_parser_free - release the parser */
+void mime_parser_free(struct mime_parser *p)
+{
+	if (p == NULL)
+		return;
+	free(p->parts);
+	free(p->levels);
+	free(p->field);
+	free(p->scratch);
+	free(p);
+}
