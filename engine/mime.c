@@ -54,6 +54,7 @@
 #define MIME_CAND_MAX		(2 + MIME_HDR_BOUNDARY_STORE + 2 + 128)
 #define MIME_SLICE		16384	/* encoded bytes decoded per step */
 #define MIME_PARTS_INITIAL	16
+#define MIME_PREAMBLE_MAX	4096	/* preamble kept in case it is the body */
 
 enum mime_state { ST_HEADER, ST_BODY, ST_STOPPED };
 enum mime_hline { HL_START, HL_NAME, HL_VALUE, HL_SKIP, HL_CR };
@@ -78,6 +79,8 @@ struct mime_parser {
 	int cur;		/* part being read; -1 after the last */
 	int leaf;		/* body bytes go to cur's decoder */
 	int err;		/* sticky errno once the parse stopped */
+	int announced;		/* part_begin was called for cur */
+	int fresh;		/* cur: no header, first line was not one */
 	enum mime_state st;
 
 	/* header block */
@@ -106,6 +109,9 @@ struct mime_parser {
 	struct charset_conv conv;
 	struct url_scan url;
 	uint8_t head[FILETYPE_HEAD_MAX];
+	int pre_part;		/* multipart still before its first boundary */
+	size_t npre;
+	uint8_t pre[MIME_PREAMBLE_MAX];
 	size_t nhead;
 	uint8_t dbuf[DECODE_QP_OUT_MAX(MIME_SLICE)];
 	uint8_t tbuf[CHARSET_OUT_MAX(MIME_SLICE)];
@@ -194,8 +200,20 @@ static int new_part(struct mime_parser *p, int parent, uint64_t off)
 	       "message/rfc822" : "text/plain");
 	p->cur = mp->id;
 	p->nparts++;
+	p->announced = 0;
+	p->fresh = 0;
 	header_begin(p);
 	return 0;
+}
+
+/* announce - part_begin for cur, once */
+static void announce(struct mime_parser *p)
+{
+	if (!p->announced) {
+		p->announced = 1;
+		if (p->cb.part_begin)
+			p->cb.part_begin(p->ctx, &p->parts[p->cur]);
+	}
 }
 
 /* url_emit - a URL found in the current leaf */
@@ -253,6 +271,7 @@ static void leaf_data(struct mime_parser *p, const uint8_t *d, size_t n)
 {
 	struct mime_part *mp = &p->parts[p->cur];
 
+	announce(p);
 	mp->raw_size += n;
 	switch (mp->encoding) {
 	case MIME_ENC_BASE64:
@@ -280,8 +299,18 @@ static void leaf_data(struct mime_parser *p, const uint8_t *d, size_t n)
 /* body_emit - body bytes: to the leaf, or dropped (preamble, epilogue) */
 static void body_emit(struct mime_parser *p, const uint8_t *d, size_t n)
 {
-	if (p->leaf && n)
+	if (p->leaf && n) {
 		leaf_data(p, d, n);
+	} else if (p->pre_part >= 0 && p->pre_part == p->cur) {
+		size_t k = MIME_PREAMBLE_MAX - p->npre;
+
+		if (k > n)
+			k = n;
+		memcpy(p->pre + p->npre, d, k);
+		p->npre += k;
+		if (k < n)
+			p->parts[p->cur].flags |= MIME_F_TRUNCATED;
+	}
 }
 
 /* flush_eol - a held line end turned out to be data */
@@ -321,6 +350,44 @@ static void leaf_end(struct mime_parser *p)
 	p->leaf = 0;
 }
 
+/* leaf_begin - set up the decoders of a leaf */
+static void leaf_begin(struct mime_parser *p, struct mime_part *mp)
+{
+	decode_b64_init(&p->b64);
+	decode_qp_init(&p->qp);
+	p->nhead = 0;
+	p->leaf = 1;
+	if (mp->is_text) {
+		int cs = charset_lookup(mp->charset);
+
+		if (cs == CHARSET_UNKNOWN)
+			mp->flags |= MIME_F_BAD_CHARSET;
+		charset_init(&p->conv, cs);
+		url_scan_init(&p->url, strcmp(mp->content_type,
+					      "text/html") == 0);
+	}
+}
+
+/*
+ * preamble_to_leaf - a multipart ended before its first boundary: like
+ * Python's email package (and so that its bytes are scanned), it becomes
+ * a leaf whose body is the text read so far
+ */
+static void preamble_to_leaf(struct mime_parser *p)
+{
+	struct mime_part *mp = &p->parts[p->cur];
+
+	p->pre_part = -1;
+	mp->is_multipart = 0;
+	mp->flags |= MIME_F_UNTERMINATED;
+	if (p->nlevels && p->levels[p->nlevels - 1].part == p->cur)
+		p->nlevels--;
+	leaf_begin(p, mp);
+	announce(p);
+	leaf_data(p, p->pre, p->npre);
+	p->npre = 0;
+}
+
 /* end_part - part cur is complete; cur moves to its parent */
 static void end_part(struct mime_parser *p)
 {
@@ -329,9 +396,12 @@ static void end_part(struct mime_parser *p)
 	if (p->st == ST_HEADER) {
 		/* Input or an enclosing boundary cut the header block. */
 		mp->flags |= MIME_F_TRUNCATED;
-	} else if (p->leaf) {
-		leaf_end(p);
+	} else if (p->pre_part == p->cur) {
+		preamble_to_leaf(p);
 	}
+	announce(p);
+	if (p->leaf)
+		leaf_end(p);
 	if (mp->is_multipart && p->nlevels &&
 	    p->levels[p->nlevels - 1].part == p->cur) {
 		mp->flags |= MIME_F_UNTERMINATED;
@@ -340,6 +410,7 @@ static void end_part(struct mime_parser *p)
 	if (p->cb.part_end)
 		p->cb.part_end(p->ctx, mp);
 	p->cur = mp->parent;
+	p->announced = 1;	/* a parent was announced before its child */
 	p->leaf = 0;
 	p->st = ST_BODY;
 	p->bol = 1;
@@ -396,24 +467,6 @@ static void finish_field(struct mime_parser *p)
 		mime_hdr_disposition(v, vn, &p->hi);
 }
 
-/* leaf_begin - set up the decoders of a leaf */
-static void leaf_begin(struct mime_parser *p, struct mime_part *mp)
-{
-	decode_b64_init(&p->b64);
-	decode_qp_init(&p->qp);
-	p->nhead = 0;
-	p->leaf = 1;
-	if (mp->is_text) {
-		int cs = charset_lookup(mp->charset);
-
-		if (cs == CHARSET_UNKNOWN)
-			mp->flags |= MIME_F_BAD_CHARSET;
-		charset_init(&p->conv, cs);
-		url_scan_init(&p->url, strcmp(mp->content_type,
-					      "text/html") == 0);
-	}
-}
-
 /* headers_done - the header block of cur is complete: what is it */
 static void headers_done(struct mime_parser *p, uint64_t body_off)
 {
@@ -449,8 +502,9 @@ static void headers_done(struct mime_parser *p, uint64_t body_off)
 			lv->started = 0;
 			lv->blen = strlen(hi->boundary);
 			memcpy(lv->boundary, hi->boundary, lv->blen + 1);
-			if (p->cb.part_begin)
-				p->cb.part_begin(p->ctx, mp);
+			/* announced at its first boundary: it may yet be a leaf */
+			p->pre_part = mp->id;
+			p->npre = 0;
 			return;
 		}
 	} else if (strncmp(mp->content_type, "message/", 8) == 0 &&
@@ -459,16 +513,14 @@ static void headers_done(struct mime_parser *p, uint64_t body_off)
 		   mp->encoding != MIME_ENC_QP) {
 		if (depth_ok) {
 			mp->is_message = 1;
-			if (p->cb.part_begin)
-				p->cb.part_begin(p->ctx, mp);
+			announce(p);
 			new_part(p, mp->id, body_off);
 			return;
 		}
 		mp->flags |= MIME_F_DEPTH_EXCEEDED;
 	}
 	mp->is_text = strncmp(mp->content_type, "text/", 5) == 0;
-	if (p->cb.part_begin)
-		p->cb.part_begin(p->ctx, mp);
+	/* announced with its first byte or its end: see boundary() */
 	leaf_begin(p, mp);
 }
 
@@ -481,7 +533,10 @@ static void pushback(struct mime_parser *p)
 
 	memcpy(line, p->name, n);
 	p->nname = 0;
+	int first = p->hlines == 0;
+
 	headers_done(p, p->line_off);
+	p->fresh = first && p->leaf;
 	p->base = p->line_off;
 	while (i < n && p->st != ST_STOPPED)
 		i += feed_some(p, (const uint8_t *) line + i, n - i);
@@ -656,21 +711,37 @@ static void boundary(struct mime_parser *p, int k, int close,
 	struct mime_level *lv = &p->levels[k];
 	int mp = lv->part;
 
+	/* A preamble that turns out to be a body keeps its last line end. */
+	if (p->pre_part >= 0 && p->pre_part == p->cur)
+		flush_eol(p);
 	p->neol = 0;
+	/*
+	 * "--b" right after "--b": no part in between (Python's email
+	 * package reads repeated boundaries as one). The empty part was
+	 * never announced, so it can be taken back.
+	 */
+	if (!close && p->fresh && !p->announced && p->cur >= 0 &&
+	    p->parts[p->cur].parent == mp && p->cur == (int) p->nparts - 1 &&
+	    p->parts[p->cur].raw_size == 0) {
+		p->nparts--;
+		p->cur = mp;
+		p->leaf = 0;
+		p->announced = 1;
+	}
 	while (p->cur != mp && p->cur >= 0)
 		end_part(p);
 	p->nlevels = (unsigned) k + 1;
-	lv->started = 1;
 	if (close) {
-		p->nlevels = (unsigned) k;
-		if (p->cb.part_end)
-			p->cb.part_end(p->ctx, &p->parts[mp]);
-		p->cur = p->parts[mp].parent;
-		p->leaf = 0;
-		p->st = ST_BODY;
-		p->bol = 1;
+		if (p->pre_part != mp)
+			p->nlevels = (unsigned) k;
+		end_part(p);
 		return;
 	}
+	if (p->pre_part == mp) {
+		p->pre_part = -1;
+		announce(p);
+	}
+	lv->started = 1;
 	new_part(p, mp, next_off);
 }
 
@@ -867,7 +938,7 @@ int mime_parser_finish(struct mime_parser *p)
 			body_emit(p, (const uint8_t *) p->cand, p->ncand);
 		}
 	}
-	if (p->st == ST_BODY && !p->bol)
+	if (p->st == ST_BODY && (!p->bol || p->pre_part == p->cur))
 		flush_eol(p);
 	p->neol = 0;
 	if (p->st == ST_STOPPED) {
@@ -903,6 +974,8 @@ void mime_parser_reset(struct mime_parser *p)
 	p->neol = 0;
 	p->cand_mode = 0;
 	p->bol = 1;
+	p->pre_part = -1;
+	p->npre = 0;
 	if (new_part(p, -1, 0) < 0)
 		return;
 }
