@@ -1,0 +1,63 @@
+/*
+ * sock.h - kernel-socket transport: the content-filter mode
+ *
+ *	void sock_config_default(struct sock_config *cfg);
+ *	int sock_run(const struct sock_config *cfg, volatile int *stop);
+ *
+ * DESCRIPTION
+ *	The classic after-queue content filter: Postfix :25 ─content_filter▶
+ *	mxgate :10025 ─▶ Postfix :10026. sock_run() starts cfg->threads
+ *	worker threads, each with its own listening socket (SO_REUSEPORT, so
+ *	the kernel spreads connections), epoll loop, engine worker, SMTP
+ *	sessions and relay pool: shared nothing, like the lcores of the data
+ *	plane, and the same session, engine and delivery code. It returns
+ *	when *stop becomes non-zero (a signal handler sets it), after the
+ *	sessions in progress were told 421 and closed.
+ *
+ *	Message content is kept in memory (chunks of SOCK_CHUNK bytes) from
+ *	the first byte until the downstream answered; cfg->mem_max bounds it
+ *	per thread: beyond, new messages get 451 4.3.0 and the client retries
+ *	later. Nothing is acknowledged before the downstream took it.
+ *
+ * DIAGNOSTICS
+ *	sock_run() returns 0 after a clean stop, -1 with a message on stderr
+ *	when start-up failed (address in use, rules, thread creation).
+ */
+#ifndef MX_SOCK_H
+#define MX_SOCK_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "delivery.h"
+#include "relay.h"
+#include "smtp_session.h"
+
+#define SOCK_LISTEN_DEFAULT	"127.0.0.1"
+#define SOCK_PORT_DEFAULT	10025
+#define SOCK_CONNS_DEFAULT	512	/* sessions per thread */
+#define SOCK_MEM_DEFAULT	(256u * 1024 * 1024)	/* content bytes per thread */
+#define SOCK_CHUNK		(64 * 1024)	/* message buffer chunk */
+#define SOCK_IN_MAX		(16 * 1024)	/* unconsumed client bytes */
+#define SOCK_BACKLOG		512
+#define SOCK_THREADS_MAX	64
+
+struct ruleset;
+
+struct sock_config {
+	char listen[64];		/* numeric address */
+	uint16_t port;
+	unsigned threads;		/* 0: one per online CPU */
+	unsigned max_conns;		/* per thread */
+	uint64_t mem_max;		/* message bytes in memory per thread */
+	const struct ruleset *rules;
+	struct smtp_config smtp;
+	struct relay_config relay;
+	struct delivery_config delivery;
+	FILE *log_diag;			/* start-up and error messages */
+};
+
+void sock_config_default(struct sock_config *cfg);
+int sock_run(const struct sock_config *cfg, volatile int *stop);
+
+#endif

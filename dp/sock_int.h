@@ -1,0 +1,70 @@
+/*
+ * sock_int.h - private to dp/sock_*.c
+ */
+#ifndef MX_SOCK_INT_H
+#define MX_SOCK_INT_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <sys/uio.h>
+
+#include "engine.h"
+#include "sock.h"
+
+struct sock_worker;
+
+/* The content of one message, as received, in fixed-size chunks. */
+struct sock_msgbuf {
+	struct iovec *iov;	/* one per chunk; the last may be partial */
+	size_t niov, cap;
+	uint64_t size;
+};
+
+struct sock_conn {
+	struct sock_worker *w;
+	int fd;			/* -1 once the socket is closed */
+	uint32_t events;	/* epoll interest */
+	bool in_use;
+	bool delivering;	/* delivery owns dm until its done() */
+	bool msg_failed;	/* engine or memory failure: 451 at end */
+	bool pumping;		/* inside sock_conn_pump() */
+	struct smtp_session sess;
+	char addr[INET6_ADDRSTRLEN];
+	uint16_t port;
+	/* client bytes read but not yet taken by the session */
+	size_t in_off, in_len;
+	uint8_t in[SOCK_IN_MAX];
+	/* the message in progress */
+	struct engine_msg *em;
+	struct sock_msgbuf buf;
+	struct verdict verdict;
+	struct delivery_msg dm;
+	struct envelope env;	/* copy of the txn's, for delivery */
+	char mail_params[160];
+	const char *rcpt_params[SMTP_RCPT_CAP];
+	char rcpt_param_buf[SMTP_RCPT_CAP][SMTP_ORCPT_MAX + 40];
+	uint64_t first_byte_ms, begin_ms;
+};
+
+struct sock_worker {
+	unsigned id;
+	const struct sock_config *cfg;
+	int epfd, lfd;
+	struct engine_worker *engine;
+	struct delivery *delivery;
+	struct sock_conn *conns;
+	unsigned nconns;	/* in use */
+	uint64_t mem_used;	/* message bytes held */
+	uint64_t seq;		/* queue id sequence */
+	uint64_t now_ms;
+	volatile int *stop;
+	int rc;
+};
+
+extern const struct smtp_ops sock_smtp_ops;
+
+uint64_t sock_now_ms(void);
+void sock_conn_pump(struct sock_conn *c);
+void sock_msg_release(struct sock_conn *c);
+
+#endif

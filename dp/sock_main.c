@@ -1,0 +1,232 @@
+/*
+ * sock_main.c - mxgate-filter: the kernel-socket content-filter mode
+ *
+ *	mxgate-filter [options]
+ *
+ * DESCRIPTION
+ *	Runs the gateway's SMTP sessions, engine and relay over kernel
+ *	sockets, as a Postfix after-queue content_filter: Postfix :25 ─▶
+ *	mxgate-filter :10025 ─▶ Postfix :10026 (docs/postfix.md has the
+ *	main.cf and master.cf lines). One line of JSON per message goes to
+ *	the log (standard output by default). SIGTERM and SIGINT stop it:
+ *	sessions in progress are told 421, nothing accepted is lost.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rules.h"
+#include "sock.h"
+
+#ifndef MX_DEFAULT_RULES_DIR
+#define MX_DEFAULT_RULES_DIR "/usr/share/mxgate/rules"
+#endif
+#define QUARANTINE_DIR_DEFAULT	"/var/lib/mxgate/quarantine"
+
+static volatile int stop_flag;
+
+/* on_signal - only set the flag (STYLE.md) */
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+/* usage - what every option does, with its default */
+static void usage(FILE *fp)
+{
+	fprintf(fp,
+"usage: mxgate-filter [options]\n"
+"\n"
+"The mxgate engine as a Postfix content filter over kernel sockets:\n"
+"Postfix :25 -> mxgate-filter :10025 -> Postfix :10026 (docs/postfix.md).\n"
+"A message is answered 250 only after the downstream accepted it (or it\n"
+"was quarantined or discarded by policy); rejects are 550 at end of DATA.\n"
+"\n"
+"Options (defaults in brackets):\n"
+"  -l, --listen ADDR:PORT     where to accept SMTP [127.0.0.1:10025]\n"
+"  -r, --relay ADDR:PORT      downstream MTA [127.0.0.1:10026]\n"
+"  -R, --rules DIR            rule set [$MXGATE_RULES or %s]\n"
+"  -t, --threads N            worker threads [one per CPU]\n"
+"  -c, --max-conns N          sessions per thread [%d]\n"
+"  -q, --quarantine DIR       quarantine store [%s]\n"
+"  -L, --log FILE             JSON message log, '-' = stdout [-]\n"
+"  -H, --hostname NAME        name in greeting and headers [host name]\n"
+"  -s, --max-size BYTES       largest message accepted [%u]\n"
+"      --relay-conns N        downstream connections per thread [%d]\n"
+"      --bare-lf normalise    accept bare CR/LF in DATA as CRLF\n"
+"                             [default: refuse the message, 550 5.6.0]\n"
+"  -h, --help                 this help\n",
+	MX_DEFAULT_RULES_DIR, SOCK_CONNS_DEFAULT, QUARANTINE_DIR_DEFAULT,
+	SMTP_DEF_MSG_SIZE_MAX, RELAY_CONNS_DEFAULT);
+}
+
+/* parse_hostport - "ADDR:PORT" (or "[v6]:PORT") into its parts */
+static int parse_hostport(const char *arg, char *host, size_t hostlen,
+			  uint16_t *port)
+{
+	const char *colon = strrchr(arg, ':');
+	const char *h = arg;
+	size_t hl;
+	char *end;
+	long p;
+
+	if (colon == NULL)
+		return -1;
+	hl = (size_t)(colon - arg);
+	if (hl >= 2 && arg[0] == '[' && arg[hl - 1] == ']') {
+		h++;
+		hl -= 2;
+	}
+	if (hl == 0 || hl >= hostlen)
+		return -1;
+	p = strtol(colon + 1, &end, 10);
+	if (*end || p <= 0 || p > 65535)
+		return -1;
+	memcpy(host, h, hl);
+	host[hl] = 0;
+	*port = (uint16_t)p;
+	return 0;
+}
+
+/* number - a bounded positive option value, or exit with a clear error */
+static unsigned long number(const char *opt, const char *arg, unsigned long max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || *end || v == 0 || v > max) {
+		fprintf(stderr, "mxgate-filter: --%s wants a number from 1 to %lu,"
+			" not '%s'\n", opt, max, arg);
+		exit(2);
+	}
+	return v;
+}
+
+/* main - options, rules, then run until a signal */
+int main(int argc, char **argv)
+{
+	enum { OPT_RELAY_CONNS = 256, OPT_BARE_LF };
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "relay", required_argument, NULL, 'r' },
+		{ "rules", required_argument, NULL, 'R' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "max-conns", required_argument, NULL, 'c' },
+		{ "quarantine", required_argument, NULL, 'q' },
+		{ "log", required_argument, NULL, 'L' },
+		{ "hostname", required_argument, NULL, 'H' },
+		{ "max-size", required_argument, NULL, 's' },
+		{ "relay-conns", required_argument, NULL, OPT_RELAY_CONNS },
+		{ "bare-lf", required_argument, NULL, OPT_BARE_LF },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *rules_dir = getenv("MXGATE_RULES");
+	const char *qdir = QUARANTINE_DIR_DEFAULT, *log_path = "-";
+	static char hostname[256];
+	struct sock_config cfg;
+	struct rules_error err;
+	struct ruleset *rs;
+	struct sigaction sa;
+	FILE *log = stdout;
+	int c, rc;
+
+	sock_config_default(&cfg);
+	if (gethostname(hostname, sizeof(hostname) - 1) != 0 || !hostname[0])
+		snprintf(hostname, sizeof(hostname), "mxgate");
+	if (!rules_dir || !*rules_dir)
+		rules_dir = MX_DEFAULT_RULES_DIR;
+	while ((c = getopt_long(argc, argv, "l:r:R:t:c:q:L:H:s:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			if (parse_hostport(optarg, cfg.listen, sizeof(cfg.listen), &cfg.port) < 0) {
+				fprintf(stderr, "mxgate-filter: --listen wants ADDR:PORT"
+					" with a numeric address, not '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'r':
+			if (parse_hostport(optarg, cfg.relay.host, sizeof(cfg.relay.host),
+					   &cfg.relay.port) < 0) {
+				fprintf(stderr, "mxgate-filter: --relay wants ADDR:PORT"
+					" with a numeric address, not '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'R': rules_dir = optarg; break;
+		case 't': cfg.threads = (unsigned)number("threads", optarg, SOCK_THREADS_MAX); break;
+		case 'c': cfg.max_conns = (unsigned)number("max-conns", optarg, 100000); break;
+		case 'q': qdir = optarg; break;
+		case 'L': log_path = optarg; break;
+		case 'H': snprintf(hostname, sizeof(hostname), "%s", optarg); break;
+		case 's': cfg.smtp.msg_size_max = number("max-size", optarg, 1UL << 31); break;
+		case OPT_RELAY_CONNS:
+			cfg.relay.max_conns = (unsigned)number("relay-conns", optarg, 256);
+			break;
+		case OPT_BARE_LF:
+			if (strcmp(optarg, "normalise") && strcmp(optarg, "normalize")
+			    && strcmp(optarg, "reject")) {
+				fprintf(stderr, "mxgate-filter: --bare-lf is 'reject' or"
+					" 'normalise', not '%s'\n", optarg);
+				return 2;
+			}
+			cfg.smtp.bare_eol = optarg[0] == 'n' ? SMTP_BARE_EOL_NORMALISE
+					    : SMTP_BARE_EOL_REJECT;
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "mxgate-filter: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	memset(&err, 0, sizeof(err));
+	if ((rs = rules_load_dir(rules_dir, &err)) == NULL) {
+		fprintf(stderr, "mxgate-filter: rule set %s refused: %s%s%.0d%s%s\n",
+			rules_dir, err.file, err.line ? ":" : "", err.line,
+			err.file[0] ? ": " : "", err.msg);
+		return 2;
+	}
+	if (mkdir(qdir, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "mxgate-filter: cannot create quarantine directory"
+			" %s: %s\n", qdir, strerror(errno));
+		return 2;
+	}
+	if (strcmp(log_path, "-") != 0 && (log = fopen(log_path, "a")) == NULL) {
+		fprintf(stderr, "mxgate-filter: cannot open log %s: %s\n", log_path,
+			strerror(errno));
+		return 2;
+	}
+	cfg.rules = rs;
+	cfg.smtp.hostname = hostname;
+	snprintf(cfg.relay.helo, sizeof(cfg.relay.helo), "%s", hostname);
+	cfg.delivery.quarantine_dir = qdir;
+	cfg.delivery.log = log;
+	cfg.delivery.rules_version = rules_version(rs);
+	cfg.delivery.hostname = hostname;
+	fprintf(stderr, "mxgate-filter: rules %s: %zu rules, version %s\n",
+		rules_dir, rules_count(rs), rules_version(rs));
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	rc = sock_run(&cfg, &stop_flag);
+	rules_free(rs);
+	if (log != stdout)
+		fclose(log);
+	fprintf(stderr, "mxgate-filter: stopped\n");
+	return rc < 0 ? 1 : 0;
+}

@@ -1,0 +1,248 @@
+/*
+ * sock_msg.c - the SMTP session's message events in socket mode
+ *
+ *	const struct smtp_ops sock_smtp_ops;
+ *	void sock_msg_release(struct sock_conn *c);
+ *
+ * DESCRIPTION
+ *	What the session reports as a message arrives: msg_begin starts the
+ *	engine on the transaction's envelope, msg_data feeds each chunk to
+ *	the engine (MIME, decoding, Hyperscan: in one pass) and appends it
+ *	to the message buffer, msg_end takes the verdict and hands message
+ *	and verdict to delivery, whose done() callback gives the session its
+ *	final reply. The client's 250 therefore comes after the downstream's.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sock_int.h"
+
+/* buf_append - copy content into the chunk list, within the budget */
+static int buf_append(struct sock_conn *c, const uint8_t *p, size_t len)
+{
+	struct sock_msgbuf *b = &c->buf;
+	struct sock_worker *w = c->w;
+
+	while (len) {
+		struct iovec *last = b->niov ? &b->iov[b->niov - 1] : NULL;
+
+		if (last == NULL || last->iov_len == SOCK_CHUNK) {
+			if (w->mem_used + SOCK_CHUNK > w->cfg->mem_max) {
+				errno = ENOBUFS;
+				return -1;
+			}
+			if (b->niov == b->cap) {
+				size_t cap = b->cap ? 2 * b->cap : 16;
+				struct iovec *n = realloc(b->iov, cap * sizeof(*n));
+
+				if (n == NULL)
+					return -1;
+				b->iov = n;
+				b->cap = cap;
+			}
+			if ((b->iov[b->niov].iov_base = malloc(SOCK_CHUNK)) == NULL)
+				return -1;
+			b->iov[b->niov].iov_len = 0;
+			last = &b->iov[b->niov++];
+			w->mem_used += SOCK_CHUNK;
+		}
+		size_t n = SOCK_CHUNK - last->iov_len;
+
+		if (n > len)
+			n = len;
+		memcpy((char *)last->iov_base + last->iov_len, p, n);
+		last->iov_len += n;
+		b->size += n;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* sock_msg_release - drop the message: engine state, buffer, verdict */
+void sock_msg_release(struct sock_conn *c)
+{
+	size_t i;
+
+	if (c->em) {
+		engine_msg_free(c->em);
+		c->em = NULL;
+	}
+	for (i = 0; i < c->buf.niov; i++)
+		free(c->buf.iov[i].iov_base);
+	c->w->mem_used -= c->buf.niov * (uint64_t)SOCK_CHUNK;
+	free(c->buf.iov);
+	memset(&c->buf, 0, sizeof(c->buf));
+	verdict_free(&c->verdict);
+	memset(&c->verdict, 0, sizeof(c->verdict));
+	c->msg_failed = false;
+}
+
+/* on_msg_begin - DATA or the first BDAT: start scanning */
+static int on_msg_begin(void *ctx, const struct smtp_txn *t)
+{
+	struct sock_conn *c = ctx;
+
+	sock_msg_release(c);
+	if (c->w->mem_used + SOCK_CHUNK > c->w->cfg->mem_max)
+		return -1;	/* 451 4.3.0: the client comes back later */
+	c->env = t->env;
+	c->em = engine_msg_begin(c->w->engine, c->w->cfg->rules, &c->env);
+	if (c->em == NULL) {
+		fprintf(c->w->cfg->log_diag, "mxgate-filter: worker %u: engine:"
+			" cannot start a message: %s\n", c->w->id, strerror(errno));
+		return -1;
+	}
+	c->begin_ms = c->w->now_ms;
+	c->first_byte_ms = 0;
+	return 0;
+}
+
+/* on_msg_data - content as it arrives: scan it, keep it */
+static int on_msg_data(void *ctx, const uint8_t *buf, size_t len)
+{
+	struct sock_conn *c = ctx;
+
+	if (c->first_byte_ms == 0)
+		c->first_byte_ms = c->w->now_ms;
+	if (engine_msg_feed(c->em, buf, len) < 0 || buf_append(c, buf, len) < 0) {
+		c->msg_failed = true;
+		return -1;	/* the session answers 451 at the end */
+	}
+	return 0;
+}
+
+/* on_delivered - delivery's verdict on the handed-over message */
+static void on_delivered(void *ctx, struct delivery_msg *m,
+			 const struct delivery_reply *r)
+{
+	struct sock_conn *c = ctx;
+
+	(void)m;
+	c->delivering = false;
+	if (c->fd >= 0) {
+		/* -1 means the session gave up waiting (timeout/disconnect):
+		 * the downstream may have it, the client will retry - a
+		 * duplicate at worst, never a loss */
+		smtp_session_message_result(&c->sess, r->code, r->enhanced,
+					    r->text, c->w->now_ms);
+	}
+	sock_msg_release(c);
+	sock_conn_pump(c);
+}
+
+/* params - the MAIL and RCPT parameters the downstream should see */
+static void params(struct sock_conn *c, const struct smtp_txn *t)
+{
+	size_t n = 0, i;
+
+	c->mail_params[0] = 0;
+	if (t->body == SMTP_BODY_8BITMIME)
+		n += (size_t)snprintf(c->mail_params + n, sizeof(c->mail_params) - n,
+				      " BODY=8BITMIME");
+	if (t->smtputf8 && n < sizeof(c->mail_params))
+		n += (size_t)snprintf(c->mail_params + n, sizeof(c->mail_params) - n,
+				      " SMTPUTF8");
+	if (t->ret != SMTP_RET_NONE && n < sizeof(c->mail_params))
+		n += (size_t)snprintf(c->mail_params + n, sizeof(c->mail_params) - n,
+				      " RET=%s", t->ret == SMTP_RET_FULL ? "FULL" : "HDRS");
+	if (t->envid[0] && n < sizeof(c->mail_params))
+		snprintf(c->mail_params + n, sizeof(c->mail_params) - n,
+			 " ENVID=%s", t->envid);
+	for (i = 0; i < t->env.nrcpt && i < SMTP_RCPT_CAP; i++) {
+		const struct smtp_rcpt *r = &t->rcpts[i];
+		char *p = c->rcpt_param_buf[i];
+		size_t cap = sizeof(c->rcpt_param_buf[i]), k = 0;
+
+		p[0] = 0;
+		if (r->notify) {
+			k += (size_t)snprintf(p + k, cap - k, " NOTIFY=");
+			if (r->notify & SMTP_NOTIFY_NEVER)
+				k += (size_t)snprintf(p + k, cap - k, "NEVER");
+			else {
+				const char *sep = "";
+
+				if (r->notify & SMTP_NOTIFY_SUCCESS)
+					k += (size_t)snprintf(p + k, cap - k, "%sSUCCESS", sep), sep = ",";
+				if (r->notify & SMTP_NOTIFY_FAILURE)
+					k += (size_t)snprintf(p + k, cap - k, "%sFAILURE", sep), sep = ",";
+				if (r->notify & SMTP_NOTIFY_DELAY)
+					k += (size_t)snprintf(p + k, cap - k, "%sDELAY", sep);
+			}
+		}
+		if (r->orcpt && r->orcpt[0] && k < cap)
+			snprintf(p + k, cap - k, " ORCPT=%s", r->orcpt);
+		c->rcpt_params[i] = p;
+	}
+}
+
+/* sock_qid - a queue id unique across threads and restarts: wall-clock
+ * seconds and microseconds, worker, per-worker sequence */
+static void sock_qid(struct sock_worker *w, char *buf, size_t size)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(buf, size, "%08llX%05lX%02X%03llX",
+		 (unsigned long long)ts.tv_sec & 0xffffffffULL,
+		 (long)(ts.tv_nsec / 1000) & 0xfffff, w->id & 0xff,
+		 (unsigned long long)(w->seq++ & 0xfff));
+}
+
+/* on_msg_end - the content ended cleanly: verdict, then delivery */
+static void on_msg_end(void *ctx, const struct smtp_txn *t)
+{
+	struct sock_conn *c = ctx;
+	struct sock_worker *w = c->w;
+	struct delivery_msg *m = &c->dm;
+	uint64_t t0 = w->now_ms;
+
+	memset(&c->verdict, 0, sizeof(c->verdict));
+	if (c->msg_failed || engine_msg_end(c->em, &c->verdict) < 0) {
+		smtp_session_message_result(&c->sess, 451, "4.3.0",
+					    "temporary scanning failure, try again later",
+					    w->now_ms);
+		sock_msg_release(c);
+		return;
+	}
+	memset(m, 0, sizeof(*m));
+	sock_qid(w, m->qid, sizeof(m->qid));
+	c->env = t->env;
+	params(c, t);
+	m->env = &c->env;
+	m->client_port = c->port;
+	m->proto = t->esmtp ? "ESMTP" : "SMTP";
+	m->mail_params = c->mail_params;
+	m->rcpt_params = c->rcpt_params;
+	m->verdict = &c->verdict;
+	m->body = c->buf.iov;
+	m->nbody = c->buf.niov;
+	m->size = c->buf.size;
+	m->receive_ms = c->first_byte_ms ? (double)(t0 - c->first_byte_ms) : 0;
+	m->scan_ms = (double)(sock_now_ms() - t0);
+	m->end_ms = t0;
+	m->done = on_delivered;
+	m->ctx = c;
+	c->delivering = true;
+	delivery_submit(w->delivery, m, w->now_ms);
+}
+
+/* on_msg_abort - the message is gone (bad data, disconnect, timeout) */
+static void on_msg_abort(void *ctx)
+{
+	struct sock_conn *c = ctx;
+
+	if (!c->delivering)
+		sock_msg_release(c);
+	/* else delivery still reads the buffer: released in on_delivered */
+}
+
+const struct smtp_ops sock_smtp_ops = {
+	.msg_begin = on_msg_begin,
+	.msg_data = on_msg_data,
+	.msg_end = on_msg_end,
+	.msg_abort = on_msg_abort,
+};
