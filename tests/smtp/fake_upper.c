@@ -8,9 +8,9 @@
 
 #include "fake_upper.h"
 
-/* trace_escaped - print bytes with CR, LF, NUL and controls visible */
+/* fake_trace_escaped - print bytes with CR, LF, NUL and controls visible */
 
-static void trace_escaped(FILE *fp, const uint8_t *p, size_t n)
+void fake_trace_escaped(FILE *fp, const uint8_t *p, size_t n)
 {
 	size_t i;
 
@@ -26,6 +26,15 @@ static void trace_escaped(FILE *fp, const uint8_t *p, size_t n)
 		else
 			fputc(p[i], fp);
 	}
+}
+
+/* trace_start - let the test print pending replies before an event */
+
+static FILE *trace_start(struct fake_upper *f)
+{
+	if (f->trace && f->before_trace)
+		f->before_trace(f);
+	return f->trace;
 }
 
 /* fake_mail_check - refuse senders containing refuse_mail */
@@ -72,7 +81,7 @@ static int fake_msg_begin(void *ctx, const struct smtp_txn *t)
 	f->begins++;
 	f->data_len = 0;
 	f->data_total = 0;
-	if (f->trace) {
+	if (trace_start(f)) {
 		fprintf(f->trace, "> begin from=<%s>", t->env.mail_from);
 		for (i = 0; i < t->env.nrcpt; i++)
 			fprintf(f->trace, " to=<%s>", t->env.rcpt[i]);
@@ -115,10 +124,10 @@ static void fake_msg_end(void *ctx, const struct smtp_txn *t)
 			 t->rcpts[0].orcpt);
 		f->last_notify = t->rcpts[0].notify;
 	}
-	if (f->trace) {
+	if (trace_start(f)) {
 		fprintf(f->trace, "> end %llu octets: ",
 			(unsigned long long) f->data_total);
-		trace_escaped(f->trace, f->data, f->data_len);
+		fake_trace_escaped(f->trace, f->data, f->data_len);
 		fputc('\n', f->trace);
 	}
 	if (!f->hold)
@@ -133,7 +142,7 @@ static void fake_msg_abort(void *ctx)
 	struct fake_upper *f = ctx;
 
 	f->aborts++;
-	if (f->trace)
+	if (trace_start(f))
 		fprintf(f->trace, "> abort\n");
 }
 
@@ -145,7 +154,7 @@ static void fake_session_end(void *ctx, enum smtp_end why)
 
 	f->session_ends++;
 	f->why = why;
-	if (f->trace)
+	if (trace_start(f))
 		fprintf(f->trace, "> session end %d\n", (int) why);
 }
 

@@ -3,6 +3,7 @@
  *
  *	void fake_upper_init(struct fake_upper *f);
  *	void fake_upper_free(struct fake_upper *f);
+ *	void fake_trace_escaped(FILE *fp, const uint8_t *p, size_t n);
  *	extern const struct smtp_ops fake_upper_ops;
  *
  * DESCRIPTION
@@ -26,6 +27,8 @@ struct fake_upper {
 	struct smtp_session *s;
 	uint64_t now;
 	FILE *trace;
+	void (*before_trace)(struct fake_upper *f);	/* e.g. print replies */
+	void *user;
 
 	/* behaviour */
 	bool hold;
@@ -53,6 +56,7 @@ struct fake_upper {
 
 void fake_upper_init(struct fake_upper *f);
 void fake_upper_free(struct fake_upper *f);
+void fake_trace_escaped(FILE *fp, const uint8_t *p, size_t n);
 extern const struct smtp_ops fake_upper_ops;
 
 #endif
