@@ -78,7 +78,7 @@ size_t decode_b64_run(struct decode_b64 *d, const uint8_t *in, size_t len,
 
 	while (in < end) {
 		/* Whole clean quanta are the common case: take them 4 at once. */
-		if (d->nq == 0 && d->pads == 0) {
+		if (d->nq == 0 && d->pads == 0 && d->padded == 0) {
 			while (end - in >= 4) {
 				uint8_t a = b64_tab[in[0]], b = b64_tab[in[1]],
 					c = b64_tab[in[2]], e = b64_tab[in[3]];
@@ -97,9 +97,10 @@ size_t decode_b64_run(struct decode_b64 *d, const uint8_t *in, size_t len,
 		uint8_t v = b64_tab[*in++];
 
 		if (v < 64) {
-			if (d->pads) {
-				/* "xx=" then data: padding was short */
+			if (d->pads || d->padded) {
+				/* data after padding: decoded, not hidden */
 				d->pads = 0;
+				d->padded = 0;
 				d->bad++;
 			}
 			d->acc = d->acc << 6 | v;
@@ -116,10 +117,12 @@ size_t decode_b64_run(struct decode_b64 *d, const uint8_t *in, size_t len,
 		} else if (v == B64_PAD) {
 			switch (d->nq) {
 			case 0:
-				if (d->pads)
+				if (d->pads) {
 					d->pads = 0;
-				else
+					d->padded = 1;
+				} else if (!d->padded) {
 					d->bad++;
+				}
 				break;
 			case 1:
 				d->bad++;
@@ -132,6 +135,7 @@ size_t decode_b64_run(struct decode_b64 *d, const uint8_t *in, size_t len,
 				o[0] = (uint8_t) (d->acc >> 10);
 				o[1] = (uint8_t) (d->acc >> 2);
 				o += 2;
+				d->padded = 1;
 				break;
 			}
 			d->nq = 0;

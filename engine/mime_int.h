@@ -60,6 +60,7 @@ struct decode_b64 {
 	uint32_t acc;		/* sextets collected in this quantum */
 	unsigned nq;		/* sextets in acc (0..3) */
 	unsigned pads;		/* '=' seen after a short quantum */
+	unsigned padded;	/* a quantum was closed by padding */
 	unsigned bad;		/* junk, bad padding or data after padding */
 };
 
