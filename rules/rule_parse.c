@@ -5,14 +5,22 @@
  *	int rule_parse_text(struct rule_build *b, const char *file,
  *			const char *text, size_t len);
  *	void rule_build_release(struct rule_build *b);
+ *	int rule_parse_error(struct rule_parser *p, const char *fmt, ...);
+ *	int rule_parse_nomem(struct rule_parser *p);
+ *	int rule_parse_string(struct rule_parser *p, const char *v,
+ *			const char **rest);
+ *	int rule_parse_value(struct rule_parser *p, const char *v, char **out);
+ *	int rule_parse_number(struct rule_parser *p, const char *v,
+ *			int64_t min, int64_t max, int suffix, int64_t *out);
+ *	int rule_parse_list(struct rule_parser *p, char *v,
+ *			struct rule_strlist *l,
+ *			int (*check)(struct rule_parser *, const char *));
  *
  * DESCRIPTION
  *	Blocks "rule ID ... end" and "policy NAME ... end", one "key value"
  *	per line, whole-line "#" comments. Everything a rule can say is
- *	checked here except the patterns themselves, which Hyperscan checks
- *	at compile time (rule_compile.c). Literals are turned into regular
- *	expressions here (every byte outside [A-Za-z0-9_] as \xHH) so that
- *	one hs_compile_multi() call covers a whole scope.
+ *	checked here and in rule_keys.c, except the patterns themselves,
+ *	which Hyperscan checks at compile time (rule_compile.c).
  *
  * DIAGNOSTICS
  *	The first error stops the parse: "unknown key", "bad number",
@@ -30,33 +38,8 @@
 
 #include "rule_parse.h"
 
-enum rp_block { RP_NONE, RP_RULE, RP_POLICY };
-
-struct rp {
-	struct rule_build *b;
-	const char *file;
-	int     line;
-	enum rp_block in;
-	int     block_line;
-	uint64_t seen;		/* keys given in this block */
-	struct rule rule;	/* the rule being read */
-	struct policy *pol;	/* the policy being read */
-	int     default_seen;
-	char    buf[RULES_LINE_MAX + 1];	/* decoded string values */
-	size_t  buf_len;
-};
-
-typedef int (*rp_key_fn)(struct rp *p, char *value);
-
-struct rp_key {
-	const char *name;
-	rp_key_fn fn;
-	int     repeat;		/* may appear more than once */
-};
-
-/* rp_error - fill the error and fail */
-static int __attribute__((format(printf, 2, 3)))
-rp_error(struct rp *p, const char *fmt, ...)
+/* rule_parse_error - fill the error and fail */
+int rule_parse_error(struct rule_parser *p, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -68,10 +51,10 @@ rp_error(struct rp *p, const char *fmt, ...)
 	return -1;
 }
 
-/* rp_nomem - allocation failure, reported like any other refusal */
-static int rp_nomem(struct rp *p)
+/* rule_parse_nomem - allocation failure, reported like any other refusal */
+int rule_parse_nomem(struct rule_parser *p)
 {
-	return rp_error(p, "out of memory");
+	return rule_parse_error(p, "out of memory");
 }
 
 /* rp_hexval - value of a hex digit, -1 if none */
@@ -83,8 +66,8 @@ static int rp_hexval(int c)
 	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* rp_string - decode a value: "quoted with \\ \" \n \r \t \xHH" or bare */
-static int rp_string(struct rp *p, const char *v, const char **rest)
+/* rule_parse_string - decode a value: "quoted with \\ \" \n \r \t \xHH" or bare */
+int rule_parse_string(struct rule_parser *p, const char *v, const char **rest)
 {
 	size_t  n = 0;
 	int     hi, lo;
@@ -98,7 +81,7 @@ static int rp_string(struct rp *p, const char *v, const char **rest)
 	}
 	for (v++; *v != '"'; v++) {
 		if (*v == '\0')
-			return rp_error(p, "unterminated string");
+			return rule_parse_error(p, "unterminated string");
 		if (*v != '\\') {
 			p->buf[n++] = *v;
 			continue;
@@ -111,12 +94,12 @@ static int rp_string(struct rp *p, const char *v, const char **rest)
 		case 'x':
 			if ((hi = rp_hexval(v[1])) < 0
 			    || (lo = rp_hexval(v[2])) < 0)
-				return rp_error(p, "bad \\x escape");
+				return rule_parse_error(p, "bad \\x escape");
 			p->buf[n++] = (char) (hi << 4 | lo);
 			v += 2;
 			break;
 		default:
-			return rp_error(p, "bad escape \\%c", *v ? *v : '0');
+			return rule_parse_error(p, "bad escape \\%c", *v ? *v : '0');
 		}
 	}
 	p->buf[n] = '\0';
@@ -127,26 +110,26 @@ static int rp_string(struct rp *p, const char *v, const char **rest)
 	return 0;
 }
 
-/* rp_text - a string value that must be plain text (no NUL, no trailer) */
-static int rp_text(struct rp *p, const char *v, char **out)
+/* rule_parse_value - a string value that must be plain text (no NUL, no trailer) */
+int rule_parse_value(struct rule_parser *p, const char *v, char **out)
 {
 	const char *rest;
 
-	if (rp_string(p, v, &rest) < 0)
+	if (rule_parse_string(p, v, &rest) < 0)
 		return -1;
 	if (*rest != '\0')
-		return rp_error(p, "unexpected text after string: %.40s", rest);
+		return rule_parse_error(p, "unexpected text after string: %.40s", rest);
 	if (p->buf_len == 0)
-		return rp_error(p, "empty value");
+		return rule_parse_error(p, "empty value");
 	if (memchr(p->buf, '\0', p->buf_len) != NULL)
-		return rp_error(p, "NUL byte in text value");
+		return rule_parse_error(p, "NUL byte in text value");
 	if ((*out = strdup(p->buf)) == NULL)
-		return rp_nomem(p);
+		return rule_parse_nomem(p);
 	return 0;
 }
 
-/* rp_number - integer with optional K/M/G (x1024) suffix */
-static int rp_number(struct rp *p, const char *v, int64_t min, int64_t max,
+/* rule_parse_number - integer with optional K/M/G (x1024) suffix */
+int rule_parse_number(struct rule_parser *p, const char *v, int64_t min, int64_t max,
 		     int suffix, int64_t *out)
 {
 	char   *end;
@@ -156,7 +139,7 @@ static int rp_number(struct rp *p, const char *v, int64_t min, int64_t max,
 	errno = 0;
 	n = strtoll(v, &end, 10);
 	if (end == v || errno != 0 || isspace((unsigned char) *v))
-		return rp_error(p, "bad number: %.40s", v);
+		return rule_parse_error(p, "bad number: %.40s", v);
 	if (suffix && *end != '\0' && end[1] == '\0') {
 		switch (toupper((unsigned char) *end)) {
 		case 'K': mult = 1024; end++; break;
@@ -165,18 +148,18 @@ static int rp_number(struct rp *p, const char *v, int64_t min, int64_t max,
 		}
 	}
 	if (*end != '\0')
-		return rp_error(p, "bad number: %.40s", v);
+		return rule_parse_error(p, "bad number: %.40s", v);
 	if (n > max / mult || n < min / mult || n * mult > max
 	    || n * mult < min)
-		return rp_error(p, "number out of range [%" PRId64 ", %"
+		return rule_parse_error(p, "number out of range [%" PRId64 ", %"
 				PRId64 "]: %.40s", min, max, v);
 	*out = n * mult;
 	return 0;
 }
 
-/* rp_list - append comma/space separated items to a list */
-static int rp_list(struct rp *p, char *v, struct rule_strlist *l,
-		   int (*check)(struct rp *, const char *))
+/* rule_parse_list - append comma/space separated items to a list */
+int rule_parse_list(struct rule_parser *p, char *v, struct rule_strlist *l,
+		   int (*check)(struct rule_parser *, const char *))
 {
 	char   *item, *save = NULL;
 	char  **nv;
@@ -187,373 +170,16 @@ static int rp_list(struct rp *p, char *v, struct rule_strlist *l,
 			return -1;
 		nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
 		if (nv == NULL)
-			return rp_nomem(p);
+			return rule_parse_nomem(p);
 		l->v = nv;
 		if ((l->v[l->n] = strdup(item)) == NULL)
-			return rp_nomem(p);
+			return rule_parse_nomem(p);
 		l->n++;
 	}
 	if (l->n == 0)
-		return rp_error(p, "empty list");
+		return rule_parse_error(p, "empty list");
 	return 0;
 }
-
-/* rp_check_address - "user@domain" or "@domain" */
-static int rp_check_address(struct rp *p, const char *a)
-{
-	const char *at = strrchr(a, '@');
-
-	if (at == NULL || at[1] == '\0')
-		return rp_error(p, "bad address (want user@domain or @domain):"
-				" %.60s", a);
-	return 0;
-}
-
-/* rp_check_ext - an extension without its dot */
-static int rp_check_ext(struct rp *p, const char *e)
-{
-	if (*e == '.')
-		return rp_error(p, "extension without the dot, please: %.40s", e);
-	return 0;
-}
-
-/* rp_check_domain - a domain, or .domain for its subdomains */
-static int rp_check_domain(struct rp *p, const char *d)
-{
-	if (strchr(d, '@') != NULL || d[0] == '\0'
-	    || (d[0] == '.' && d[1] == '\0'))
-		return rp_error(p, "bad domain: %.60s", d);
-	for (size_t i = 0; i < p->b->npolicies; i++)
-		if (ruleset_strlist_has(&p->b->policies[i].domains, d))
-			return rp_error(p, "domain %s already in policy %s", d,
-					p->b->policies[i].name);
-	return 0;
-}
-
-/* rp_regex_of_literal - a literal as an expression matching exactly it */
-static int rp_regex_of_literal(struct rp *p, const char *s, size_t len)
-{
-	char   *re = malloc(len * 4 + 1), *o = re;
-
-	if (re == NULL)
-		return rp_nomem(p);
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char) s[i];
-
-		if (isalnum(c) || c == '_')
-			*o++ = (char) c;
-		else
-			o += sprintf(o, "\\x%02x", c);
-	}
-	*o = '\0';
-	p->rule.pattern = re;
-	return 0;
-}
-
-/* rp_literal - literal "text" [nocase] */
-static int rp_literal(struct rp *p, char *v)
-{
-	const char *rest;
-
-	if (p->rule.pattern != NULL)
-		return rp_error(p, "a rule has one pattern (literal or regex)");
-	if (rp_string(p, v, &rest) < 0)
-		return -1;
-	if (p->buf_len == 0)
-		return rp_error(p, "empty literal");
-	if (strcasecmp(rest, "nocase") == 0)
-		p->rule.hs_flags |= HS_FLAG_CASELESS;
-	else if (*rest != '\0')
-		return rp_error(p, "unknown literal modifier: %.40s", rest);
-	return rp_regex_of_literal(p, p->buf, p->buf_len);
-}
-
-/* rp_regex - regex /expression/flags */
-static int rp_regex(struct rp *p, char *v)
-{
-	char   *end = strrchr(v, '/');
-
-	if (p->rule.pattern != NULL)
-		return rp_error(p, "a rule has one pattern (literal or regex)");
-	if (v[0] != '/' || end == v)
-		return rp_error(p, "regex must be written /expression/flags");
-	if (end == v + 1)
-		return rp_error(p, "empty regex");
-	for (const char *f = end + 1; *f != '\0'; f++) {
-		switch (*f) {
-		case 'i': p->rule.hs_flags |= HS_FLAG_CASELESS; break;
-		case 's': p->rule.hs_flags |= HS_FLAG_DOTALL; break;
-		case 'm': p->rule.hs_flags |= HS_FLAG_MULTILINE; break;
-		case 'u': p->rule.hs_flags |= HS_FLAG_UTF8 | HS_FLAG_UCP; break;
-		default:
-			return rp_error(p, "unknown regex flag '%c'", *f);
-		}
-	}
-	*end = '\0';
-	if ((p->rule.pattern = strdup(v + 1)) == NULL)
-		return rp_nomem(p);
-	return 0;
-}
-
-/* rp_scope - scope NAME */
-static int rp_scope(struct rp *p, char *v)
-{
-	if (scope_from_name(v, &p->rule.scope) < 0)
-		return rp_error(p, "unknown scope: %.40s", v);
-	return 0;
-}
-
-/* rp_score - score N */
-static int rp_score(struct rp *p, char *v)
-{
-	int64_t n;
-
-	if (rp_number(p, v, -RULES_SCORE_MAX, RULES_SCORE_MAX, 0, &n) < 0)
-		return -1;
-	p->rule.score = (int) n;
-	return 0;
-}
-
-/* rp_action - action NAME */
-static int rp_action(struct rp *p, char *v)
-{
-	if (action_from_name(v, &p->rule.action) < 0)
-		return rp_error(p, "unknown action: %.40s", v);
-	return 0;
-}
-
-/* rp_reroute - reroute ADDRESS */
-static int rp_reroute(struct rp *p, char *v)
-{
-	if (rp_check_address(p, v) < 0)
-		return -1;
-	return rp_text(p, v, &p->rule.reroute);
-}
-
-/* rp_bcc - bcc ADDRESS */
-static int rp_bcc(struct rp *p, char *v)
-{
-	if (rp_check_address(p, v) < 0)
-		return -1;
-	return rp_text(p, v, &p->rule.bcc);
-}
-
-/* rp_description - description TEXT */
-static int rp_description(struct rp *p, char *v)
-{
-	return rp_text(p, v, &p->rule.description);
-}
-
-/* rp_field - field NAME (header name, or envelope field) */
-static int rp_field(struct rp *p, char *v)
-{
-	return rp_text(p, v, &p->rule.cond.field);
-}
-
-/* rp_filename - filename GLOB[, GLOB...] */
-static int rp_filename(struct rp *p, char *v)
-{
-	p->rule.cond.has_part = 1;
-	return rp_list(p, v, &p->rule.cond.globs, NULL);
-}
-
-/* rp_ext - ext EXT[, EXT...] */
-static int rp_ext(struct rp *p, char *v)
-{
-	p->rule.cond.has_part = 1;
-	return rp_list(p, v, &p->rule.cond.exts, rp_check_ext);
-}
-
-/* rp_double_ext - double-extension */
-static int rp_double_ext(struct rp *p, char *v)
-{
-	if (*v != '\0')
-		return rp_error(p, "double-extension takes no value");
-	p->rule.cond.double_ext = 1;
-	p->rule.cond.has_part = 1;
-	return 0;
-}
-
-/* rp_type - type NAME[, NAME...] (filetype names, or "executable") */
-static int rp_type(struct rp *p, char *v)
-{
-	char   *item, *save = NULL;
-	enum filetype t;
-
-	for (item = strtok_r(v, ", \t", &save); item != NULL;
-	     item = strtok_r(NULL, ", \t", &save)) {
-		if (strcasecmp(item, "executable") == 0) {
-			for (int i = 0; i < FT_COUNT; i++)
-				if (filetype_is_executable((enum filetype) i))
-					p->rule.cond.types |= 1ULL << i;
-			continue;
-		}
-		if (filetype_from_name(item, &t) < 0)
-			return rp_error(p, "unknown file type: %.40s", item);
-		p->rule.cond.types |= 1ULL << t;
-	}
-	if (p->rule.cond.types == 0)
-		return rp_error(p, "empty list");
-	p->rule.cond.has_part = 1;
-	return 0;
-}
-
-/* rp_bound - one of the size/count bounds */
-static int rp_bound(struct rp *p, char *v, uint64_t *out, int part)
-{
-	int64_t n;
-
-	if (rp_number(p, v, 0, INT64_MAX, 1, &n) < 0)
-		return -1;
-	*out = (uint64_t) n;
-	if (part)
-		p->rule.cond.has_part = 1;
-	else
-		p->rule.cond.has_msg = 1;
-	return 0;
-}
-
-/* rp_size_min - size-min N: part decoded size at least N */
-static int rp_size_min(struct rp *p, char *v)
-{
-	return rp_bound(p, v, &p->rule.cond.size_min, 1);
-}
-
-/* rp_size_max - size-max N */
-static int rp_size_max(struct rp *p, char *v)
-{
-	return rp_bound(p, v, &p->rule.cond.size_max, 1);
-}
-
-/* rp_msg_size_min - message-size-min N */
-static int rp_msg_size_min(struct rp *p, char *v)
-{
-	return rp_bound(p, v, &p->rule.cond.msg_size_min, 0);
-}
-
-/* rp_msg_size_max - message-size-max N */
-static int rp_msg_size_max(struct rp *p, char *v)
-{
-	return rp_bound(p, v, &p->rule.cond.msg_size_max, 0);
-}
-
-/* rp_rcpt_min - rcpt-count-min N */
-static int rp_rcpt_min(struct rp *p, char *v)
-{
-	return rp_bound(p, v, &p->rule.cond.rcpt_min, 0);
-}
-
-/* rp_rcpt_max - rcpt-count-max N */
-static int rp_rcpt_max(struct rp *p, char *v)
-{
-	return rp_bound(p, v, &p->rule.cond.rcpt_max, 0);
-}
-
-/* rp_sender - sender ADDR|@DOMAIN[, ...] */
-static int rp_sender(struct rp *p, char *v)
-{
-	p->rule.cond.has_msg = 1;
-	return rp_list(p, v, &p->rule.cond.senders, rp_check_address);
-}
-
-/* rp_recipient - recipient ADDR|@DOMAIN[, ...] */
-static int rp_recipient(struct rp *p, char *v)
-{
-	p->rule.cond.has_msg = 1;
-	return rp_list(p, v, &p->rule.cond.rcpts, rp_check_address);
-}
-
-static const struct rp_key rp_rule_keys[] = {
-	{"scope", rp_scope, 0},
-	{"literal", rp_literal, 0},
-	{"regex", rp_regex, 0},
-	{"score", rp_score, 0},
-	{"action", rp_action, 0},
-	{"reroute", rp_reroute, 0},
-	{"bcc", rp_bcc, 0},
-	{"description", rp_description, 0},
-	{"field", rp_field, 0},
-	{"filename", rp_filename, 1},
-	{"ext", rp_ext, 1},
-	{"double-extension", rp_double_ext, 0},
-	{"type", rp_type, 1},
-	{"size-min", rp_size_min, 0},
-	{"size-max", rp_size_max, 0},
-	{"message-size-min", rp_msg_size_min, 0},
-	{"message-size-max", rp_msg_size_max, 0},
-	{"rcpt-count-min", rp_rcpt_min, 0},
-	{"rcpt-count-max", rp_rcpt_max, 0},
-	{"sender", rp_sender, 1},
-	{"recipient", rp_recipient, 1},
-	{NULL, NULL, 0},
-};
-
-/* rp_threshold - a policy threshold: N or "off" */
-static int rp_threshold(struct rp *p, const char *v, int *out)
-{
-	int64_t n;
-
-	if (strcasecmp(v, "off") == 0) {
-		*out = POLICY_THRESHOLD_OFF;
-		return 0;
-	}
-	if (rp_number(p, v, -RULES_SCORE_MAX, RULES_SCORE_MAX, 0, &n) < 0)
-		return -1;
-	*out = (int) n;
-	return 0;
-}
-
-/* rp_pol_tag - tag N|off */
-static int rp_pol_tag(struct rp *p, char *v)
-{
-	return rp_threshold(p, v, &p->pol->tag);
-}
-
-/* rp_pol_quarantine - quarantine N|off */
-static int rp_pol_quarantine(struct rp *p, char *v)
-{
-	return rp_threshold(p, v, &p->pol->quarantine);
-}
-
-/* rp_pol_reject - reject N|off */
-static int rp_pol_reject(struct rp *p, char *v)
-{
-	return rp_threshold(p, v, &p->pol->reject);
-}
-
-/* rp_pol_subject - subject-prefix TEXT */
-static int rp_pol_subject(struct rp *p, char *v)
-{
-	char   *s;
-
-	if (rp_text(p, v, &s) < 0)
-		return -1;
-	if (strlen(s) >= sizeof(p->pol->subject_prefix)) {
-		free(s);
-		return rp_error(p, "subject-prefix longer than %zu bytes",
-				sizeof(p->pol->subject_prefix) - 1);
-	}
-	strcpy(p->pol->subject_prefix, s);
-	free(s);
-	return 0;
-}
-
-/* rp_pol_domains - domains D[, D...] */
-static int rp_pol_domains(struct rp *p, char *v)
-{
-	if (p->pol == &p->b->policies[0])
-		return rp_error(p, "the default policy has no domains");
-	return rp_list(p, v, &p->pol->domains, rp_check_domain);
-}
-
-static const struct rp_key rp_policy_keys[] = {
-	{"tag", rp_pol_tag, 0},
-	{"quarantine", rp_pol_quarantine, 0},
-	{"reject", rp_pol_reject, 0},
-	{"subject-prefix", rp_pol_subject, 0},
-	{"domains", rp_pol_domains, 1},
-	{NULL, NULL, 0},
-};
 
 /* rp_id_ok - rule ids and policy names: [A-Za-z0-9_.-], bounded */
 static int rp_id_ok(const char *id, size_t max)
@@ -569,18 +195,18 @@ static int rp_id_ok(const char *id, size_t max)
 }
 
 /* rp_rule_begin - "rule ID" */
-static int rp_rule_begin(struct rp *p, const char *id)
+static int rp_rule_begin(struct rule_parser *p, const char *id)
 {
 	if (!rp_id_ok(id, RULE_ID_MAX))
-		return rp_error(p, "bad rule id (want 1-%d of [A-Za-z0-9_.-]):"
+		return rule_parse_error(p, "bad rule id (want 1-%d of [A-Za-z0-9_.-]):"
 				" %.80s", RULE_ID_MAX - 1, id);
 	for (size_t i = 0; i < p->b->nrules; i++)
 		if (strcmp(p->b->rules[i].id, id) == 0)
-			return rp_error(p, "duplicate rule id %s (first at %s:%d)",
+			return rule_parse_error(p, "duplicate rule id %s (first at %s:%d)",
 					id, p->b->rules[i].file,
 					p->b->rules[i].line);
 	if (p->b->nrules >= RULES_MAX)
-		return rp_error(p, "more than %d rules", RULES_MAX);
+		return rule_parse_error(p, "more than %d rules", RULES_MAX);
 	memset(&p->rule, 0, sizeof(p->rule));
 	strcpy(p->rule.id, id);
 	p->rule.scope = SCOPE_COUNT;	/* none yet */
@@ -591,47 +217,47 @@ static int rp_rule_begin(struct rp *p, const char *id)
 	p->rule.cond.msg_size_max = UINT64_MAX;
 	p->rule.cond.rcpt_max = UINT64_MAX;
 	p->rule.hs_flags = HS_FLAG_SINGLEMATCH;
-	p->in = RP_RULE;
+	p->in = RULE_PARSE_RULE;
 	p->block_line = p->line;
 	p->seen = 0;
 	return 0;
 }
 
 /* rp_rule_check - what "end" demands of a rule */
-static int rp_rule_check(struct rp *p)
+static int rp_rule_check(struct rule_parser *p)
 {
 	const struct rule *r = &p->rule;
 	int     patterned = r->scope < SCOPE_MESSAGE;
 
 	if (r->scope == SCOPE_COUNT)
-		return rp_error(p, "rule %s: missing scope", r->id);
+		return rule_parse_error(p, "rule %s: missing scope", r->id);
 	if (patterned && r->pattern == NULL)
-		return rp_error(p, "rule %s: missing pattern (literal or regex)"
+		return rule_parse_error(p, "rule %s: missing pattern (literal or regex)"
 				" for %s scope", r->id, scope_name(r->scope));
 	if (!patterned && r->pattern != NULL)
-		return rp_error(p, "rule %s: %s scope takes no pattern",
+		return rule_parse_error(p, "rule %s: %s scope takes no pattern",
 				r->id, scope_name(r->scope));
 	if (!patterned && !r->cond.has_part && !r->cond.has_msg)
-		return rp_error(p, "rule %s: %s scope needs a condition",
+		return rule_parse_error(p, "rule %s: %s scope needs a condition",
 				r->id, scope_name(r->scope));
 	if (r->cond.field != NULL && r->scope != SCOPE_HEADER
 	    && r->scope != SCOPE_ENVELOPE)
-		return rp_error(p, "rule %s: field applies to header and "
+		return rule_parse_error(p, "rule %s: field applies to header and "
 				"envelope scopes only", r->id);
 	if (r->cond.has_part && (r->scope == SCOPE_RAW
 				 || r->scope == SCOPE_ENVELOPE))
-		return rp_error(p, "rule %s: part conditions do not apply to "
+		return rule_parse_error(p, "rule %s: part conditions do not apply to "
 				"%s scope", r->id, scope_name(r->scope));
 	if (r->cond.size_min > r->cond.size_max
 	    || r->cond.msg_size_min > r->cond.msg_size_max
 	    || r->cond.rcpt_min > r->cond.rcpt_max)
-		return rp_error(p, "rule %s: a minimum exceeds its maximum",
+		return rule_parse_error(p, "rule %s: a minimum exceeds its maximum",
 				r->id);
 	return 0;
 }
 
 /* rp_rule_end - "end" of a rule: check it and keep it */
-static int rp_rule_end(struct rp *p)
+static int rp_rule_end(struct rule_parser *p)
 {
 	struct rule *nr;
 	size_t  cap;
@@ -641,27 +267,27 @@ static int rp_rule_end(struct rp *p)
 	if (p->b->nrules == p->b->rules_cap) {
 		cap = p->b->rules_cap ? 2 * p->b->rules_cap : 64;
 		if ((nr = realloc(p->b->rules, cap * sizeof(*nr))) == NULL)
-			return rp_nomem(p);
+			return rule_parse_nomem(p);
 		p->b->rules = nr;
 		p->b->rules_cap = cap;
 	}
 	p->b->rules[p->b->nrules++] = p->rule;
 	memset(&p->rule, 0, sizeof(p->rule));
-	p->in = RP_NONE;
+	p->in = RULE_PARSE_NONE;
 	return 0;
 }
 
 /* rp_policy_begin - "policy NAME" */
-static int rp_policy_begin(struct rp *p, const char *name)
+static int rp_policy_begin(struct rule_parser *p, const char *name)
 {
 	struct policy *np;
 	size_t  cap;
 
 	if (!rp_id_ok(name, POLICY_NAME_MAX))
-		return rp_error(p, "bad policy name: %.80s", name);
+		return rule_parse_error(p, "bad policy name: %.80s", name);
 	if (strcmp(name, POLICY_NAME_DEFAULT) == 0) {
 		if (p->default_seen)
-			return rp_error(p, "duplicate policy %s", name);
+			return rule_parse_error(p, "duplicate policy %s", name);
 		p->default_seen = 1;
 		p->pol = &p->b->policies[0];
 		p->pol->file = p->file;
@@ -670,14 +296,14 @@ static int rp_policy_begin(struct rp *p, const char *name)
 	}
 	for (size_t i = 0; i < p->b->npolicies; i++)
 		if (strcmp(p->b->policies[i].name, name) == 0)
-			return rp_error(p, "duplicate policy %s", name);
+			return rule_parse_error(p, "duplicate policy %s", name);
 	if (p->b->npolicies >= RULES_POLICIES_MAX)
-		return rp_error(p, "more than %d policies", RULES_POLICIES_MAX);
+		return rule_parse_error(p, "more than %d policies", RULES_POLICIES_MAX);
 	if (p->b->npolicies == p->b->policies_cap) {
 		cap = 2 * p->b->policies_cap;
 		np = realloc(p->b->policies, cap * sizeof(*np));
 		if (np == NULL)
-			return rp_nomem(p);
+			return rule_parse_nomem(p);
 		p->b->policies = np;
 		p->b->policies_cap = cap;
 	}
@@ -692,44 +318,44 @@ static int rp_policy_begin(struct rp *p, const char *name)
 	p->pol->file = p->file;
 	p->pol->line = p->line;
 begin:
-	p->in = RP_POLICY;
+	p->in = RULE_PARSE_POLICY;
 	p->block_line = p->line;
 	p->seen = 0;
 	return 0;
 }
 
 /* rp_policy_end - "end" of a policy */
-static int rp_policy_end(struct rp *p)
+static int rp_policy_end(struct rule_parser *p)
 {
 	if (p->pol != &p->b->policies[0] && p->pol->domains.n == 0)
-		return rp_error(p, "policy %s: missing domains", p->pol->name);
+		return rule_parse_error(p, "policy %s: missing domains", p->pol->name);
 	p->pol = NULL;
-	p->in = RP_NONE;
+	p->in = RULE_PARSE_NONE;
 	return 0;
 }
 
 /* rp_keyword - one "key value" line inside a block */
-static int rp_keyword(struct rp *p, const char *key, char *value)
+static int rp_keyword(struct rule_parser *p, const char *key, char *value)
 {
-	const struct rp_key *keys = p->in == RP_RULE ? rp_rule_keys
-		: rp_policy_keys;
+	const struct rule_key *keys = p->in == RULE_PARSE_RULE ? rule_keys_rule
+		: rule_keys_policy;
 
 	for (int i = 0; keys[i].name != NULL; i++) {
 		if (strcmp(keys[i].name, key) != 0)
 			continue;
 		if (!keys[i].repeat && (p->seen & (1ULL << i)))
-			return rp_error(p, "duplicate key %s", key);
+			return rule_parse_error(p, "duplicate key %s", key);
 		p->seen |= 1ULL << i;
-		if (*value == '\0' && keys[i].fn != rp_double_ext)
-			return rp_error(p, "key %s needs a value", key);
+		if (*value == '\0' && !keys[i].bare)
+			return rule_parse_error(p, "key %s needs a value", key);
 		return keys[i].fn(p, value);
 	}
-	return rp_error(p, "unknown key %.40s in %s", key,
-			p->in == RP_RULE ? "rule" : "policy");
+	return rule_parse_error(p, "unknown key %.40s in %s", key,
+			p->in == RULE_PARSE_RULE ? "rule" : "policy");
 }
 
 /* rp_line - one line, without its line end */
-static int rp_line(struct rp *p, char *s)
+static int rp_line(struct rule_parser *p, char *s)
 {
 	char   *key, *value, *end;
 
@@ -747,21 +373,21 @@ static int rp_line(struct rp *p, char *s)
 		*value++ = '\0';
 	while (isspace((unsigned char) *value))
 		value++;
-	if (p->in == RP_NONE) {
+	if (p->in == RULE_PARSE_NONE) {
 		if (strcmp(key, "rule") == 0)
 			return rp_rule_begin(p, value);
 		if (strcmp(key, "policy") == 0)
 			return rp_policy_begin(p, value);
-		return rp_error(p, "expected \"rule ID\" or \"policy NAME\", "
+		return rule_parse_error(p, "expected \"rule ID\" or \"policy NAME\", "
 				"got %.40s", key);
 	}
 	if (strcmp(key, "end") == 0) {
 		if (*value != '\0')
-			return rp_error(p, "end takes no value");
-		return p->in == RP_RULE ? rp_rule_end(p) : rp_policy_end(p);
+			return rule_parse_error(p, "end takes no value");
+		return p->in == RULE_PARSE_RULE ? rp_rule_end(p) : rp_policy_end(p);
 	}
 	if (strcmp(key, "rule") == 0 || strcmp(key, "policy") == 0)
-		return rp_error(p, "%s inside a block (missing end for line %d)",
+		return rule_parse_error(p, "%s inside a block (missing end for line %d)",
 				key, p->block_line);
 	return rp_keyword(p, key, value);
 }
@@ -803,7 +429,7 @@ static void rp_release_rule(struct rule *r)
 int rule_parse_text(struct rule_build *b, const char *file,
 		    const char *text, size_t len)
 {
-	struct rp *p;
+	struct rule_parser *p;
 	size_t  pos = 0, n;
 	int     rc = 0;
 
@@ -819,7 +445,7 @@ int rule_parse_text(struct rule_build *b, const char *file,
 	p->file = rp_file_name(b, file);
 	if (p->file == NULL) {
 		p->file = file;
-		rc = rp_nomem(p);
+		rc = rule_parse_nomem(p);
 	}
 	p->default_seen = b->policies[0].line != 0;
 	while (rc == 0 && pos < len) {
@@ -828,14 +454,14 @@ int rule_parse_text(struct rule_build *b, const char *file,
 		n = nl ? (size_t) (nl - (text + pos)) : len - pos;
 		p->line++;
 		if (n > RULES_LINE_MAX) {
-			rc = rp_error(p, "line longer than %d bytes",
+			rc = rule_parse_error(p, "line longer than %d bytes",
 				      RULES_LINE_MAX);
 			break;
 		}
 		memcpy(p->buf, text + pos, n);
 		p->buf[n] = '\0';
 		if (memchr(p->buf, '\0', n) != NULL) {
-			rc = rp_error(p, "NUL byte in line");
+			rc = rule_parse_error(p, "NUL byte in line");
 			break;
 		}
 		pos += n + 1;
@@ -846,10 +472,10 @@ int rule_parse_text(struct rule_build *b, const char *file,
 			rc = rp_line(p, line);
 		}
 	}
-	if (rc == 0 && p->in != RP_NONE) {
+	if (rc == 0 && p->in != RULE_PARSE_NONE) {
 		p->line = p->block_line;
-		rc = rp_error(p, "%s not closed by end",
-			      p->in == RP_RULE ? "rule" : "policy");
+		rc = rule_parse_error(p, "%s not closed by end",
+			      p->in == RULE_PARSE_RULE ? "rule" : "policy");
 	}
 	rp_release_rule(&p->rule);
 	free(p);
