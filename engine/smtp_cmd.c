@@ -19,9 +19,7 @@
  *	parameter, 552 5.3.4 SIZE too big, 553 5.6.7 UTF-8 address without
  *	SMTPUTF8, 452 4.5.3 too many recipients.
  */
-#include <ctype.h>
 #include <inttypes.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -35,8 +33,6 @@ struct smtp_cmd {
 	bool ext_line;		/* MAIL/RCPT: parameters lengthen the line */
 	bool junk;		/* counts toward junk_max */
 };
-
-enum { ADDR_OK = 0, ADDR_SYNTAX = -1, ADDR_NEEDS_UTF8 = -2 };
 
 /* smtp_sequence_error - refuse a command given out of sequence */
 
@@ -68,226 +64,6 @@ static int need_rcpt(const struct smtp_session *s)
 		return s->rcpt_refused ? SMTP_SEQ_NO_VALID_RCPT
 			: SMTP_SEQ_NEED_RCPT;
 	return 0;
-}
-
-/* is_atext - RFC 5322 atext */
-
-static bool is_atext(unsigned char c)
-{
-	return isalnum(c) || (c && strchr("!#$%&'*+-/=?^_`{|}~", c));
-}
-
-/* utf8_valid - well-formed UTF-8: no overlong forms, no surrogates */
-
-static bool utf8_valid(const unsigned char *p, size_t n)
-{
-	size_t i = 0, k, len;
-	uint32_t cp;
-
-	while (i < n) {
-		unsigned char c = p[i];
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			len = 2;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			len = 3;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			len = 4;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (i + len > n)
-			return false;
-		for (k = 1; k < len; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)
-		    || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return false;
-		i += len;
-	}
-	return true;
-}
-
-/* domain_check - hostname labels or an address literal */
-
-static int domain_check(const char *d, bool *eightbit)
-{
-	const unsigned char *p = (const unsigned char *) d;
-	size_t label = 0;
-
-	if (*p == '[') {
-		for (p++; *p && *p != ']'; p++)
-			if (*p < 33 || *p > 126 || *p == '[' || *p == '\\')
-				return ADDR_SYNTAX;
-		return (*p == ']' && p[1] == 0 && p > (const unsigned char *) d + 1)
-			? ADDR_OK : ADDR_SYNTAX;
-	}
-	for (; *p; p++) {
-		if (*p == '.') {
-			if (label == 0)
-				return ADDR_SYNTAX;
-			label = 0;
-			continue;
-		}
-		if (*p >= 0x80)
-			*eightbit = true;
-		else if (!isalnum(*p) && *p != '-')
-			return ADDR_SYNTAX;
-		label++;
-	}
-	return label ? ADDR_OK : ADDR_SYNTAX;
-}
-
-/* addr_check - mailbox syntax; UTF-8 only when the client said so */
-
-static int addr_check(const char *a, bool utf8, bool is_rcpt)
-{
-	const unsigned char *p = (const unsigned char *) a;
-	bool eightbit = false;
-
-	if (*p == 0)
-		return is_rcpt ? ADDR_SYNTAX : ADDR_OK;	/* <> null sender */
-	if (*p == '"') {
-		for (p++; *p && *p != '"'; p++) {
-			if (*p == '\\' && p[1])
-				p++;
-			if (*p < 0x20 || *p == 0x7f)
-				return ADDR_SYNTAX;
-			if (*p >= 0x80)
-				eightbit = true;
-		}
-		if (*p++ != '"' || *p != '@')
-			return ADDR_SYNTAX;
-	} else {
-		for (; *p && *p != '@'; p++) {
-			if (*p >= 0x80)
-				eightbit = true;
-			else if (!is_atext(*p) && *p != '.')
-				return ADDR_SYNTAX;
-		}
-		if (p == (const unsigned char *) a)
-			return ADDR_SYNTAX;
-	}
-	if (*p != '@') {
-		/* RFC 5321 4.1.1.3: <postmaster> needs no domain. */
-		if (is_rcpt && !eightbit && strcasecmp(a, "postmaster") == 0)
-			return ADDR_OK;
-		return ADDR_SYNTAX;
-	}
-	if (domain_check((const char *) p + 1, &eightbit) != ADDR_OK)
-		return ADDR_SYNTAX;
-	if (eightbit) {
-		if (!utf8_valid((const unsigned char *) a, strlen(a)))
-			return ADDR_SYNTAX;
-		if (!utf8)
-			return ADDR_NEEDS_UTF8;
-	}
-	return ADDR_OK;
-}
-
-/* parse_path - "<[route:]addr>[ params]": copy addr, point at params */
-
-static int parse_path(char *p, char *out, size_t size, char **rest)
-{
-	char *q, *start, *colon;
-	bool quoted = false;
-	size_t n;
-
-	while (*p == ' ')
-		p++;			/* "MAIL FROM: <a@b>" is common */
-	if (*p != '<')
-		return -1;
-	for (q = p + 1; *q; q++) {
-		if (quoted) {
-			if (*q == '\\' && q[1])
-				q++;
-			else if (*q == '"')
-				quoted = false;
-		} else if (*q == '"') {
-			quoted = true;
-		} else if (*q == '>') {
-			break;
-		}
-	}
-	if (*q != '>')
-		return -1;
-	if ((size_t) (q - p + 1) > SMTP_PATH_MAX)
-		return -2;
-	start = p + 1;
-	if (*start == '@') {
-		/* A source route is accepted and ignored (RFC 5321 C). */
-		colon = memchr(start, ':', (size_t) (q - start));
-		if (colon == NULL)
-			return -1;
-		start = colon + 1;
-	}
-	n = (size_t) (q - start);
-	if (n >= size)
-		return -2;
-	memcpy(out, start, n);
-	out[n] = 0;
-	q++;
-	if (*q && *q != ' ')
-		return -1;
-	while (*q == ' ')
-		q++;
-	*rest = q;
-	return 0;
-}
-
-/* xtext_valid - RFC 3461 xtext of at most max octets */
-
-static bool xtext_valid(const char *v, size_t max, bool utf8)
-{
-	const unsigned char *p = (const unsigned char *) v;
-	size_t n = strlen(v);
-
-	if (n == 0 || n > max)
-		return false;
-	for (; *p; p++) {
-		if (*p == '+') {
-			if (!isxdigit(p[1]) || !isxdigit(p[2])
-			    || islower(p[1]) || islower(p[2]))
-				return false;
-			p += 2;
-		} else if (*p >= 0x80 && utf8) {
-			continue;	/* RFC 6533 utf-8-addr-xtext */
-		} else if (*p < 33 || *p > 126 || *p == '=') {
-			return false;
-		}
-	}
-	return utf8 ? utf8_valid((const unsigned char *) v, n) : true;
-}
-
-/* next_param - split "KEY[=VALUE]" off *rest; NULL at the end */
-
-static char *next_param(char **rest, char **val)
-{
-	char *p = *rest, *end, *eq;
-
-	while (*p == ' ')
-		p++;
-	if (*p == 0)
-		return NULL;
-	end = p + strcspn(p, " ");
-	if (*end)
-		*end++ = 0;
-	*rest = end;
-	eq = strchr(p, '=');
-	if (eq)
-		*eq++ = 0;
-	*val = eq;
-	return p;
 }
 
 /* hook_refusal - reply with an upper-layer refusal, sanitised */
@@ -371,25 +147,6 @@ static int check_mail(struct smtp_session *s, const struct smtp_cmd *c,
 	return 0;
 }
 
-/* parse_size - decimal octet count without overflow */
-
-static int parse_size(const char *v, uint64_t *out)
-{
-	uint64_t n = 0;
-
-	if (v == NULL || *v == 0 || strlen(v) > 20)
-		return -1;
-	for (; *v; v++) {
-		if (!isdigit((unsigned char) *v))
-			return -1;
-		if (n > (UINT64_MAX - 9) / 10)
-			return -1;
-		n = n * 10 + (uint64_t) (*v - '0');
-	}
-	*out = n;
-	return 0;
-}
-
 /* mail_params - parse MAIL parameters into the transaction */
 
 static int mail_params(struct smtp_session *s, char *rest,
@@ -399,7 +156,7 @@ static int mail_params(struct smtp_session *s, char *rest,
 	bool seen_size = false, seen_utf8 = false;
 	char *key, *val;
 
-	while ((key = next_param(&rest, &val)) != NULL) {
+	while ((key = smtp_next_param(&rest, &val)) != NULL) {
 		if (!s->esmtp) {
 			smtp_reply_error(s, 555, "5.5.4",
 					 "Error: parameters need EHLO");
@@ -407,7 +164,7 @@ static int mail_params(struct smtp_session *s, char *rest,
 		}
 		if (strcasecmp(key, "SIZE") == 0 && !seen_size) {
 			seen_size = true;
-			if (parse_size(val, &t->size_declared) < 0)
+			if (smtp_parse_size(val, &t->size_declared) < 0)
 				goto bad;
 		} else if (strcasecmp(key, "BODY") == 0 && !t->body) {
 			if (val && strcasecmp(val, "7BIT") == 0)
@@ -429,7 +186,7 @@ static int mail_params(struct smtp_session *s, char *rest,
 			else
 				goto bad;
 		} else if (strcasecmp(key, "ENVID") == 0 && !*envid) {
-			if (val == NULL || !xtext_valid(val, SMTP_ENVID_MAX, false))
+			if (val == NULL || !smtp_xtext_valid(val, SMTP_ENVID_MAX, false))
 				goto bad;
 			*envid = val;
 		} else if (strcasecmp(key, "SIZE") == 0
@@ -462,7 +219,7 @@ static void proceed_mail(struct smtp_session *s, char *args, uint64_t now_ms)
 	int rc;
 
 	if (strncasecmp(args, "FROM:", 5) != 0
-	    || (rc = parse_path(args + 5, addr, sizeof(addr), &rest)) == -1) {
+	    || (rc = smtp_parse_path(args + 5, addr, sizeof(addr), &rest)) == -1) {
 		smtp_reply_error(s, 501, "5.5.4", "Syntax: MAIL FROM:<address>");
 		return;
 	}
@@ -474,10 +231,10 @@ static void proceed_mail(struct smtp_session *s, char *args, uint64_t now_ms)
 		smtp_txn_reset(s);
 		return;
 	}
-	rc = addr_check(addr, s->txn.smtputf8, false);
-	if (rc != ADDR_OK) {
+	rc = smtp_addr_check(addr, s->txn.smtputf8, false);
+	if (rc != SMTP_ADDR_OK) {
 		smtp_txn_reset(s);
-		if (rc == ADDR_NEEDS_UTF8)
+		if (rc == SMTP_ADDR_NEEDS_UTF8)
 			smtp_reply_error(s, 553, "5.6.7", "Error: non-ASCII "
 					 "address needs SMTPUTF8");
 		else
@@ -521,48 +278,6 @@ static int check_rcpt(struct smtp_session *s, const struct smtp_cmd *c,
 	return 0;
 }
 
-/* notify_parse - NEVER, or a list of SUCCESS, FAILURE, DELAY */
-
-static int notify_parse(char *v, unsigned *out)
-{
-	char *tok, *save = NULL;
-	unsigned n = 0;
-
-	if (v == NULL || *v == 0)
-		return -1;
-	for (tok = strtok_r(v, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (strcasecmp(tok, "NEVER") == 0)
-			n |= SMTP_NOTIFY_NEVER;
-		else if (strcasecmp(tok, "SUCCESS") == 0)
-			n |= SMTP_NOTIFY_SUCCESS;
-		else if (strcasecmp(tok, "FAILURE") == 0)
-			n |= SMTP_NOTIFY_FAILURE;
-		else if (strcasecmp(tok, "DELAY") == 0)
-			n |= SMTP_NOTIFY_DELAY;
-		else
-			return -1;
-	}
-	if ((n & SMTP_NOTIFY_NEVER) && n != SMTP_NOTIFY_NEVER)
-		return -1;
-	*out = n;
-	return 0;
-}
-
-/* orcpt_valid - addr-type ";" xtext, RFC 3461 4.2 and RFC 6533 */
-
-static bool orcpt_valid(const char *v, bool utf8)
-{
-	const char *semi = v ? strchr(v, ';') : NULL;
-	const char *p;
-
-	if (semi == NULL || semi == v || strlen(v) > SMTP_ORCPT_MAX)
-		return false;
-	for (p = v; p < semi; p++)
-		if (!isalnum((unsigned char) *p) && *p != '-')
-			return false;
-	return xtext_valid(semi + 1, SMTP_ORCPT_MAX, utf8);
-}
-
 /* rcpt_store - copy a string into the envelope arena */
 
 static const char *rcpt_store(struct smtp_session *s, const char *str)
@@ -590,7 +305,7 @@ static void proceed_rcpt(struct smtp_session *s, char *args, uint64_t now_ms)
 	int st;
 
 	if (strncasecmp(args, "TO:", 3) != 0
-	    || (st = parse_path(args + 3, addr, sizeof(addr), &rest)) == -1) {
+	    || (st = smtp_parse_path(args + 3, addr, sizeof(addr), &rest)) == -1) {
 		smtp_reply_error(s, 501, "5.5.4", "Syntax: RCPT TO:<address>");
 		return;
 	}
@@ -599,17 +314,17 @@ static void proceed_rcpt(struct smtp_session *s, char *args, uint64_t now_ms)
 				 "Error: recipient address too long");
 		return;
 	}
-	while ((key = next_param(&rest, &val)) != NULL) {
+	while ((key = smtp_next_param(&rest, &val)) != NULL) {
 		if (!s->esmtp) {
 			smtp_reply_error(s, 555, "5.5.4",
 					 "Error: parameters need EHLO");
 			return;
 		}
 		if (strcasecmp(key, "NOTIFY") == 0 && rc.notify == 0) {
-			if (notify_parse(val, &rc.notify) < 0)
+			if (smtp_notify_parse(val, &rc.notify) < 0)
 				goto bad;
 		} else if (strcasecmp(key, "ORCPT") == 0 && orcpt == NULL) {
-			if (!orcpt_valid(val, s->txn.smtputf8))
+			if (!smtp_orcpt_valid(val, s->txn.smtputf8))
 				goto bad;
 			orcpt = val;
 		} else if (strcasecmp(key, "NOTIFY") == 0
@@ -623,13 +338,13 @@ static void proceed_rcpt(struct smtp_session *s, char *args, uint64_t now_ms)
 			return;
 		}
 	}
-	st = addr_check(addr, s->txn.smtputf8, true);
-	if (st == ADDR_NEEDS_UTF8) {
+	st = smtp_addr_check(addr, s->txn.smtputf8, true);
+	if (st == SMTP_ADDR_NEEDS_UTF8) {
 		smtp_reply_error(s, 553, "5.6.7",
 				 "Error: non-ASCII address needs SMTPUTF8");
 		return;
 	}
-	if (st != ADDR_OK) {
+	if (st != SMTP_ADDR_OK) {
 		smtp_reply_error(s, 501, "5.1.3",
 				 "Error: bad recipient address syntax");
 		return;
@@ -751,7 +466,7 @@ static void proceed_bdat(struct smtp_session *s, char *args, uint64_t now_ms)
 		else
 			bad = true;
 	}
-	if (bad || parse_size(args, &size) < 0) {
+	if (bad || smtp_parse_size(args, &size) < 0) {
 		/* Without a size we cannot tell where the chunk ends: any
 		 * byte after this could be message content, so we stop. */
 		smtp_reply(s, 501, "5.5.4", "Syntax: BDAT count [LAST]");

@@ -2,7 +2,8 @@
  * smtp_int.h - private interface between the engine/smtp_*.c files
  *
  *	smtp_session.c: replies, output buffer, timers, transaction reset
- *	smtp_cmd.c:	the command table and MAIL/RCPT parsing
+ *	smtp_cmd.c:	the command table, MAIL/RCPT/BDAT handling
+ *	smtp_addr.c:	path and ESMTP parameter syntax
  *	smtp_data.c:	DATA and BDAT content: dot-unstuffing, line ends,
  *			limits, streaming to ops->msg_data
  *
@@ -35,6 +36,16 @@ void smtp_text_clean(char *dst, size_t size, const char *src);
 #define SMTP_SEQ_NEED_MAIL	2
 #define SMTP_SEQ_NEED_RCPT	3
 #define SMTP_SEQ_NO_VALID_RCPT	4
+
+/* smtp_addr.c */
+enum { SMTP_ADDR_OK = 0, SMTP_ADDR_SYNTAX = -1, SMTP_ADDR_NEEDS_UTF8 = -2 };
+int smtp_parse_path(char *p, char *out, size_t size, char **rest);
+int smtp_addr_check(const char *a, bool utf8, bool is_rcpt);
+char *smtp_next_param(char **rest, char **val);
+int smtp_parse_size(const char *v, uint64_t *out);
+bool smtp_xtext_valid(const char *v, size_t max, bool utf8);
+int smtp_notify_parse(char *v, unsigned *out);
+bool smtp_orcpt_valid(const char *v, bool utf8);
 
 /* smtp_cmd.c */
 void smtp_cmd_line(struct smtp_session *s, size_t wire_len, uint64_t now_ms);

@@ -9,7 +9,9 @@
  *	or normalised, small or default limits), whether results are given
  *	at once or later, and seed the generator that cuts the rest into
  *	input calls, advances the virtual clock and drains the output by
- *	random amounts. The rest is what the client sends.
+ *	random amounts. The rest is what the client sends. A "flaky" upper
+ *	layer refuses some senders and recipients (with codes the session
+ *	must sanitise) and fails some msg_begin and msg_data calls.
  *
  *	An upper layer checks the session's promises and aborts on a broken
  *	one: content passed up has no bare CR, bare LF or (when refused) NUL,
@@ -28,6 +30,7 @@ struct fuzz_upper {
 	const struct smtp_config *cfg;
 	uint64_t now;
 	bool later;		/* answer at the next step, not in msg_end */
+	bool flaky;		/* checks refuse, begin/data fail sometimes */
 	bool open;		/* a message begun, not ended or aborted */
 	bool waiting;		/* ended, result not given yet */
 	uint8_t prev;		/* last content byte, across chunks */
@@ -45,6 +48,38 @@ static void check(bool ok, const char *what)
 	}
 }
 
+/* fz_mail_check - refuse senders starting with x, with a bad code */
+
+static int fz_mail_check(void *ctx, const struct smtp_txn *t,
+			 struct smtp_reply *r)
+{
+	struct fuzz_upper *u = ctx;
+
+	check(t->env.mail_from != NULL, "mail_check without sender");
+	if (!u->flaky || t->env.mail_from[0] != 'x')
+		return 0;
+	r->code = 0;		/* the session must not pass this on */
+	memcpy(r->enhanced, "9.9", 4);
+	memcpy(r->text, "no\r\n250 forged", 16);
+	return -1;
+}
+
+/* fz_rcpt_check - refuse recipients starting with n */
+
+static int fz_rcpt_check(void *ctx, const struct smtp_txn *t,
+			 const struct smtp_rcpt *rcpt, struct smtp_reply *r)
+{
+	struct fuzz_upper *u = ctx;
+
+	check(t->env.nrcpt < u->cfg->rcpt_max, "rcpt_check beyond rcpt_max");
+	if (!u->flaky || rcpt->addr[0] != 'n')
+		return 0;
+	r->code = rcpt->addr[1] == '4' ? 450 : 550;
+	memcpy(r->enhanced, rcpt->addr[1] == '4' ? "4.2.0" : "5.1.1", 6);
+	r->text[0] = 0;
+	return -1;
+}
+
 /* fz_begin - no message may be open already */
 
 static int fz_begin(void *ctx, const struct smtp_txn *t)
@@ -53,6 +88,8 @@ static int fz_begin(void *ctx, const struct smtp_txn *t)
 
 	check(!u->open && !u->waiting, "msg_begin while a message is open");
 	check(t->env.nrcpt > 0, "msg_begin without recipients");
+	if (u->flaky && t->env.nrcpt == 2)
+		return -1;
 	u->open = true;
 	u->prev = '\n';
 	u->size = 0;
@@ -76,7 +113,7 @@ static int fz_data(void *ctx, const uint8_t *buf, size_t len)
 	}
 	u->size += len;
 	check(u->size <= u->cfg->msg_size_max, "size limit passed");
-	return 0;
+	return u->flaky && u->size > 300 ? -1 : 0;
 }
 
 /* fz_end - ask for nothing more; answer now or at the next step */
@@ -117,6 +154,8 @@ static void fz_session_end(void *ctx, enum smtp_end why)
 }
 
 static const struct smtp_ops fz_ops = {
+	.mail_check = fz_mail_check,
+	.rcpt_check = fz_rcpt_check,
 	.msg_begin = fz_begin,
 	.msg_data = fz_data,
 	.msg_end = fz_end,
@@ -176,6 +215,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	u.s = &s;
 	u.cfg = &cfg;
 	u.later = data[0] & 8;
+	u.flaky = data[0] & 16;
 	rnd = ((uint32_t) data[1] << 16 | (uint32_t) data[2] << 8 | data[3]) | 1;
 
 	check(smtp_session_init(&s, &cfg, &fz_ops, &u, "198.18.0.9", 2525, 0)
