@@ -592,6 +592,11 @@ void smtp_cmd_line(struct smtp_session *s, size_t wire_len, uint64_t now_ms)
 		smtp_reply_error(s, 500, "5.5.2", "Error: command not recognized");
 		return;
 	}
+	if (s->refused && c->proceed != proceed_quit) {
+		smtp_reply_error(s, 503, "5.7.1", "Error: access denied, "
+				 "only QUIT is accepted");
+		return;
+	}
 	args = s->line + vlen;
 	while (*args == ' ')
 		args++;

@@ -244,6 +244,26 @@ int smtp_session_init(struct smtp_session *s, const struct smtp_config *cfg,
 	return 0;
 }
 
+/* smtp_session_refuse - a 554 greeting instead of the 220 */
+
+int smtp_session_refuse(struct smtp_session *s, const char *text)
+{
+	char clean[SMTP_REPLY_TEXT_MAX];
+
+	if (s->state != SMTP_S_INIT || s->line_len || s->errors || s->junk
+	    || s->out_head != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* Only the greeting is queued: drop it for the refusal. */
+	s->out_tail = 0;
+	smtp_text_clean(clean, sizeof(clean), text && *text ? text
+			: "Access denied");
+	smtp_reply(s, 554, "5.7.1", "%s", clean);
+	s->refused = true;
+	return 0;
+}
+
 /* session_expired - act on a passed deadline; true when it fired */
 
 static bool session_expired(struct smtp_session *s, uint64_t now_ms)

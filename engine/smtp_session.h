@@ -6,6 +6,7 @@
  *			const struct smtp_config *cfg, const struct smtp_ops *ops,
  *			void *ctx, const char *client_addr, uint16_t port,
  *			uint64_t now_ms);
+ *	int smtp_session_refuse(struct smtp_session *s, const char *text);
  *	size_t smtp_session_input(struct smtp_session *s, const uint8_t *buf,
  *			size_t len, uint64_t now_ms);
  *	size_t smtp_session_output(const struct smtp_session *s,
@@ -31,6 +32,11 @@
  *	smtp_session_init() checks cfg against the compiled capacities and
  *	queues the 220 greeting. The config, ops and client_addr must outlive
  *	the session.
+ *
+ *	smtp_session_refuse(), called before the first input, replaces the
+ *	greeting with "554 5.7.1 text" (the sender filter's verdict at
+ *	connect time); the session then answers every command but QUIT with
+ *	503 5.7.1 (RFC 5321 3.1) until the error limit closes it.
  *
  *	smtp_session_input() consumes client bytes and returns how many it
  *	took. It takes fewer than len when it cannot go on: the output
@@ -140,7 +146,8 @@
  *
  * DIAGNOSTICS
  *	smtp_session_init() returns -1 with errno EINVAL when cfg exceeds the
- *	compiled capacities (SMTP_*_CAP). smtp_session_message_result()
+ *	compiled capacities (SMTP_*_CAP); smtp_session_refuse() when the
+ *	session has already read input or sent more than its greeting. smtp_session_message_result()
  *	returns -1 with errno EINVAL when no message waits for a result (it
  *	was aborted meanwhile: the caller just drops the result).
  */
@@ -293,6 +300,7 @@ struct smtp_session {
 	bool msg_open;		/* msg_begin done, no end/abort yet */
 	bool overflow;		/* discarding the rest of a long line */
 	bool esmtp;		/* EHLO was used */
+	bool refused;		/* 554 greeting: only QUIT is accepted */
 	uint16_t client_port;
 	const char *env_client;
 
@@ -340,6 +348,7 @@ void smtp_config_defaults(struct smtp_config *cfg);
 int smtp_session_init(struct smtp_session *s, const struct smtp_config *cfg,
 		      const struct smtp_ops *ops, void *ctx,
 		      const char *client_addr, uint16_t port, uint64_t now_ms);
+int smtp_session_refuse(struct smtp_session *s, const char *text);
 size_t smtp_session_input(struct smtp_session *s, const uint8_t *buf,
 			  size_t len, uint64_t now_ms);
 size_t smtp_session_output(const struct smtp_session *s, const uint8_t **ptr);

@@ -555,6 +555,23 @@ static void test_result_timeout_gives_451_and_aborts(void **state)
 	assert_int_equal(h->s.state, SMTP_S_HELO);
 }
 
+static void test_refused_session_accepts_only_quit(void **state)
+{
+	struct harness *h = *state;
+
+	assert_int_equal(smtp_session_init(&h->s, &h->cfg, &fake_upper_ops,
+					   &h->f, "198.18.0.66", 1, 0), 0);
+	assert_int_equal(smtp_session_refuse(&h->s, "listed at dnsbl.test"), 0);
+	harness_drain(h);
+	harness_say(h, "EHLO c.test\r\nMAIL FROM:<a@b.test>\r\nQUIT\r\n");
+	assert_string_equal(harness_take(h),
+		"554 5.7.1 listed at dnsbl.test\r\n"
+		"503 5.7.1 Error: access denied, only QUIT is accepted\r\n"
+		"503 5.7.1 Error: access denied, only QUIT is accepted\r\n"
+		"221 2.0.0 Bye\r\n");
+	assert_int_equal(smtp_session_refuse(&h->s, "late"), -1);
+}
+
 static void test_init_refuses_config_beyond_capacity(void **state)
 {
 	struct harness *h = *state;
@@ -603,6 +620,7 @@ int main(void)
 		T(test_drip_feeding_client_is_cut_at_command_deadline),
 		T(test_each_complete_command_restarts_the_deadline),
 		T(test_result_timeout_gives_451_and_aborts),
+		T(test_refused_session_accepts_only_quit),
 		T(test_init_refuses_config_beyond_capacity),
 #undef T
 	};
