@@ -23,10 +23,15 @@
  *	rules (part and message scopes) are decided then too, over the final
  *	part list. Each rule fires at most once per message.
  *
- *	All working memory is sized once per rule set (engine_worker_new,
- *	engine_worker_set_ruleset) and reused: a message in steady state
- *	allocates nothing. Per-rule "fired" marks use a message generation
- *	number, so starting a message does not clear anything.
+ *	A worker serves any number of messages at once (one per SMTP session
+ *	in DATA on its core): the scratch is the worker's, everything that
+ *	belongs to one message (MIME parser, Hyperscan streams, per-rule
+ *	marks, candidates, matches) is in its struct engine_msg. Finished
+ *	messages go back to the worker's free list with their parser,
+ *	streams and arrays, so a message in steady state allocates nothing.
+ *	Per-rule "fired" and "candidate" marks are bitmaps cleared through
+ *	the match and candidate lists at the end of a message, so starting a
+ *	message does not clear anything sized by the rule set.
  *
  * DIAGNOSTICS
  *	See engine.h. A Hyperscan failure inside a callback is remembered and
@@ -53,24 +58,18 @@ struct engine_cand {
 
 struct engine_msg {
 	struct engine_worker *w;
+	struct engine_msg *next;	/* worker's free list */
 	const struct envelope *env;
+	struct mime_parser *mp;
+	struct scan_streams ss;
 	uint64_t size;		/* bytes fed */
 	int     active;		/* between begin and free */
 	int     ended;
 	int     failed;		/* errno of a failure inside a callback */
 	int     cand_cut;	/* ENGINE_CAND_MAX reached */
 	int     cur_part;	/* part of the bytes being scanned, -1 */
-};
-
-struct engine_worker {
-	const struct ruleset *rs;
-	struct scan_worker *sw;
-	struct mime_parser *mp;
-	struct engine_msg msg;
-	uint32_t gen;		/* message generation */
-	uint32_t *fired_gen;	/* per rule: gen it fired in */
-	uint32_t *cand_gen;	/* per rule: gen of its last candidate */
-	int    *cand_part;	/* per rule: part of its last candidate */
+	uint64_t *fired;	/* per rule bit: fired in this message */
+	uint64_t *candmark;	/* per rule bit: has a candidate */
 	struct engine_cand *cand;
 	size_t  ncand;
 	struct verdict_match *matches;	/* at most one per rule */
@@ -78,47 +77,68 @@ struct engine_worker {
 	size_t  nmatches;
 };
 
-/* engine_fire - the rule holds: record it once */
-static void engine_fire(struct engine_worker *w, unsigned rule, int part)
-{
-	const struct rule *r = &w->rs->rules[rule];
-	struct verdict_match *vm = &w->matches[w->nmatches];
+struct engine_worker {
+	const struct ruleset *rs;
+	struct scan_worker *sw;
+	struct engine_msg *free_msgs;	/* recycled, for rs */
+	size_t  active;			/* messages in progress */
+};
 
-	w->fired_gen[rule] = w->gen;
+#define BIT_WORDS(n)	(((n) + 63) / 64)
+#define BIT_TEST(b, i)	((b)[(i) / 64] >> ((i) % 64) & 1)
+#define BIT_SET(b, i)	((b)[(i) / 64] |= 1ULL << ((i) % 64))
+#define BIT_CLR(b, i)	((b)[(i) / 64] &= ~(1ULL << ((i) % 64)))
+
+/* engine_fire - the rule holds: record it once */
+static void engine_fire(struct engine_msg *m, unsigned rule, int part)
+{
+	const struct rule *r = &m->w->rs->rules[rule];
+	struct verdict_match *vm = &m->matches[m->nmatches];
+
+	BIT_SET(m->fired, rule);
 	memcpy(vm->rule_id, r->id, sizeof(vm->rule_id));
 	vm->scope = r->scope;
 	vm->part = part;
 	vm->score = r->score;
 	vm->action = r->action;
 	vm->description = r->description;
-	w->match_rule[w->nmatches++] = rule;
+	m->match_rule[m->nmatches++] = rule;
+}
+
+/* engine_has_cand - whether (rule, part) is already a candidate */
+static int engine_has_cand(const struct engine_msg *m, unsigned rule,
+			   int part, int any_part)
+{
+	if (!BIT_TEST(m->candmark, rule))
+		return 0;
+	for (size_t i = 0; i < m->ncand; i++)
+		if (m->cand[i].rule == rule && (any_part || m->cand[i].part == part))
+			return 1;
+	return 0;
 }
 
 /* engine_hit - Hyperscan matched a rule in the current part */
 static void engine_hit(void *ctx, unsigned rule)
 {
 	struct engine_msg *m = ctx;
-	struct engine_worker *w = m->w;
-	const struct rule *r = &w->rs->rules[rule];
+	const struct rule *r = &m->w->rs->rules[rule];
 
-	if (w->fired_gen[rule] == w->gen)
+	if (BIT_TEST(m->fired, rule))
 		return;
 	if (!r->cond.has_part && !r->cond.has_msg) {
-		engine_fire(w, rule, m->cur_part);
+		engine_fire(m, rule, m->cur_part);
 		return;
 	}
 	/* message conditions do not depend on the part: one candidate */
-	if (w->cand_gen[rule] == w->gen
-	    && (!r->cond.has_part || w->cand_part[rule] == m->cur_part))
+	if (engine_has_cand(m, rule, m->cur_part, !r->cond.has_part))
 		return;
-	if (w->ncand == ENGINE_CAND_MAX) {
+	if (m->ncand == ENGINE_CAND_MAX) {
 		m->cand_cut = 1;
 		return;
 	}
-	w->cand_gen[rule] = w->gen;
-	w->cand_part[rule] = m->cur_part;
-	w->cand[w->ncand].rule = rule;
-	w->cand[w->ncand++].part = m->cur_part;
+	BIT_SET(m->candmark, rule);
+	m->cand[m->ncand].rule = rule;
+	m->cand[m->ncand++].part = m->cur_part;
 }
 
 /* engine_failed - remember the first failure of a callback */
@@ -150,8 +170,8 @@ static void engine_on_data(void *ctx, const struct mime_part *part,
 	if (part->is_text)
 		return;
 	m->cur_part = part->id;
-	if (scan_stream(m->w->sw, SCOPE_ATTACHMENT, data, len, engine_hit,
-			m) < 0)
+	if (scan_stream(m->w->sw, &m->ss, SCOPE_ATTACHMENT, data, len,
+			engine_hit, m) < 0)
 		engine_failed(m);
 }
 
@@ -162,7 +182,8 @@ static void engine_on_text(void *ctx, const struct mime_part *part,
 	struct engine_msg *m = ctx;
 
 	m->cur_part = part->id;
-	if (scan_stream(m->w->sw, SCOPE_BODY, utf8, len, engine_hit, m) < 0)
+	if (scan_stream(m->w->sw, &m->ss, SCOPE_BODY, utf8, len, engine_hit,
+			m) < 0)
 		engine_failed(m);
 }
 
@@ -184,7 +205,7 @@ static void engine_on_part_end(void *ctx, const struct mime_part *part)
 	struct engine_msg *m = ctx;
 
 	m->cur_part = part->id;
-	if (scan_stream_end(m->w->sw, part->is_text ? SCOPE_BODY
+	if (scan_stream_end(m->w->sw, &m->ss, part->is_text ? SCOPE_BODY
 			    : SCOPE_ATTACHMENT, engine_hit, m) < 0)
 		engine_failed(m);
 }
@@ -197,83 +218,102 @@ static const struct mime_callbacks engine_mime_callbacks = {
 	.part_end = engine_on_part_end,
 };
 
-/* engine_size_for - (re)size the per-rule arrays for rs */
-static int engine_size_for(struct engine_worker *w, const struct ruleset *rs)
+/* engine_msg_destroy - free a message object and all it holds */
+static void engine_msg_destroy(struct engine_msg *m)
 {
-	size_t  n = rs->nrules ? rs->nrules : 1;
+	if (m == NULL)
+		return;
+	scan_streams_close(&m->ss);
+	if (m->mp != NULL)
+		mime_parser_free(m->mp);
+	free(m->fired);
+	free(m->candmark);
+	free(m->cand);
+	free(m->matches);
+	free(m->match_rule);
+	free(m);
+}
 
-	free(w->fired_gen);
-	free(w->cand_gen);
-	free(w->cand_part);
-	free(w->matches);
-	free(w->match_rule);
-	w->fired_gen = calloc(n, sizeof(*w->fired_gen));
-	w->cand_gen = calloc(n, sizeof(*w->cand_gen));
-	w->cand_part = calloc(n, sizeof(*w->cand_part));
-	w->matches = calloc(n, sizeof(*w->matches));
-	w->match_rule = calloc(n, sizeof(*w->match_rule));
-	if (w->cand == NULL)
-		w->cand = calloc(ENGINE_CAND_MAX, sizeof(*w->cand));
-	if (w->fired_gen == NULL || w->cand_gen == NULL || w->cand_part == NULL
-	    || w->matches == NULL || w->match_rule == NULL || w->cand == NULL) {
-		errno = ENOMEM;
-		return -1;
+/* engine_msg_create - a message object sized for the worker's rule set */
+static struct engine_msg *engine_msg_create(struct engine_worker *w)
+{
+	size_t  n = w->rs->nrules ? w->rs->nrules : 1;
+	struct engine_msg *m = calloc(1, sizeof(*m));
+	struct mime_limits lim;
+
+	if (m == NULL)
+		return NULL;
+	m->w = w;
+	mime_limits_default(&lim);
+	m->fired = calloc(BIT_WORDS(n), sizeof(uint64_t));
+	m->candmark = calloc(BIT_WORDS(n), sizeof(uint64_t));
+	m->cand = calloc(ENGINE_CAND_MAX, sizeof(*m->cand));
+	m->matches = calloc(n, sizeof(*m->matches));
+	m->match_rule = calloc(n, sizeof(*m->match_rule));
+	m->mp = mime_parser_new(&lim, &engine_mime_callbacks, m);
+	if (m->fired == NULL || m->candmark == NULL || m->cand == NULL
+	    || m->matches == NULL || m->match_rule == NULL || m->mp == NULL
+	    || scan_streams_open(w->sw, &m->ss) < 0) {
+		int     saved = errno ? errno : ENOMEM;
+
+		engine_msg_destroy(m);
+		errno = saved;
+		return NULL;
 	}
-	w->gen = 0;
-	w->rs = rs;
-	return 0;
+	return m;
+}
+
+/* engine_drop_free_msgs - forget recycled messages (rule set changed) */
+static void engine_drop_free_msgs(struct engine_worker *w)
+{
+	while (w->free_msgs != NULL) {
+		struct engine_msg *m = w->free_msgs;
+
+		w->free_msgs = m->next;
+		engine_msg_destroy(m);
+	}
 }
 
 /* engine_worker_set_ruleset - move an idle worker to another rule set */
 int engine_worker_set_ruleset(struct engine_worker *w,
 			      const struct ruleset *rs)
 {
-	if (w->msg.active) {
+	if (w->active) {
 		errno = EBUSY;
 		return -1;
 	}
 	if (scan_worker_bind(w->sw, rs) < 0)
 		return -1;
-	return engine_size_for(w, rs);
+	engine_drop_free_msgs(w);
+	w->rs = rs;
+	return 0;
 }
 
 /* engine_worker_new - a worker for rule set rs */
 struct engine_worker *engine_worker_new(const struct ruleset *rs)
 {
 	struct engine_worker *w = calloc(1, sizeof(*w));
-	struct mime_limits lim;
 
 	if (w == NULL)
 		return NULL;
-	w->msg.w = w;
-	mime_limits_default(&lim);
-	if ((w->sw = scan_worker_new(rs)) == NULL
-	    || (w->mp = mime_parser_new(&lim, &engine_mime_callbacks,
-					&w->msg)) == NULL
-	    || engine_size_for(w, rs) < 0) {
+	w->rs = rs;
+	if ((w->sw = scan_worker_new(rs)) == NULL) {
 		int     saved = errno;
 
-		engine_worker_free(w);
+		free(w);
 		errno = saved;
 		return NULL;
 	}
 	return w;
 }
 
-/* engine_worker_free - release a worker */
+/* engine_worker_free - release a worker (no message may be in progress) */
 void engine_worker_free(struct engine_worker *w)
 {
 	if (w == NULL)
 		return;
+	engine_drop_free_msgs(w);
 	scan_worker_free(w->sw);
-	if (w->mp != NULL)
-		mime_parser_free(w->mp);
-	free(w->fired_gen);
-	free(w->cand_gen);
-	free(w->cand_part);
-	free(w->cand);
-	free(w->matches);
-	free(w->match_rule);
 	free(w);
 }
 
@@ -307,30 +347,27 @@ static int engine_scan_envelope(struct engine_msg *m)
 	return 0;
 }
 
-/* engine_msg_begin - start a message on an idle worker */
+/* engine_msg_begin - start a message (a recycled object if there is one) */
 struct engine_msg *engine_msg_begin(struct engine_worker *w,
 				    const struct ruleset *rs,
 				    const struct envelope *env)
 {
 	static const struct envelope no_env = {"", "", "", "", NULL, 0};
-	struct engine_msg *m = &w->msg;
+	struct engine_msg *m;
 
-	if (m->active) {
-		errno = EBUSY;
-		return NULL;
-	}
 	if (rs != w->rs) {	/* see engine_worker_set_ruleset() */
 		errno = EINVAL;
 		return NULL;
 	}
-	if (++w->gen == 0) {	/* wrapped: old marks would look current */
-		memset(w->fired_gen, 0, w->rs->nrules * sizeof(uint32_t));
-		memset(w->cand_gen, 0, w->rs->nrules * sizeof(uint32_t));
-		w->gen = 1;
+	if ((m = w->free_msgs) != NULL) {
+		w->free_msgs = m->next;
+		mime_parser_reset(m->mp);
+	} else if ((m = engine_msg_create(w)) == NULL) {
+		return NULL;
 	}
-	mime_parser_reset(w->mp);
-	w->ncand = 0;
-	w->nmatches = 0;
+	m->next = NULL;
+	m->ncand = 0;
+	m->nmatches = 0;
 	m->env = env != NULL ? env : &no_env;
 	m->size = 0;
 	m->active = 1;
@@ -338,8 +375,12 @@ struct engine_msg *engine_msg_begin(struct engine_worker *w,
 	m->failed = 0;
 	m->cand_cut = 0;
 	m->cur_part = -1;
+	w->active++;
 	if (engine_scan_envelope(m) < 0) {
-		m->active = 0;
+		int     saved = errno;
+
+		engine_msg_free(m);
+		errno = saved;
 		return NULL;
 	}
 	return m;
@@ -354,9 +395,10 @@ int engine_msg_feed(struct engine_msg *m, const void *buf, size_t len)
 	}
 	m->size += len;
 	m->cur_part = -1;
-	if (scan_stream(m->w->sw, SCOPE_RAW, buf, len, engine_hit, m) < 0)
+	if (scan_stream(m->w->sw, &m->ss, SCOPE_RAW, buf, len, engine_hit,
+			m) < 0)
 		return -1;
-	if (mime_parser_feed(m->w->mp, buf, len) < 0)
+	if (mime_parser_feed(m->mp, buf, len) < 0)
 		return -1;
 	if (m->failed) {
 		errno = m->failed;
@@ -385,25 +427,24 @@ static int engine_first_leaf_holding(const struct rule *r,
 /* engine_decide_rules - candidates, then part and message scope rules */
 static void engine_decide_rules(struct engine_msg *m)
 {
-	struct engine_worker *w = m->w;
-	const struct ruleset *rs = w->rs;
+	const struct ruleset *rs = m->w->rs;
 	const struct mime_part *parts;
 	size_t  nparts;
 	int     leaf;
 
-	parts = mime_parser_parts(w->mp, &nparts);
-	for (size_t i = 0; i < w->ncand; i++) {
-		const struct engine_cand *c = &w->cand[i];
+	parts = mime_parser_parts(m->mp, &nparts);
+	for (size_t i = 0; i < m->ncand; i++) {
+		const struct engine_cand *c = &m->cand[i];
 		const struct rule *r = &rs->rules[c->rule];
 
-		if (w->fired_gen[c->rule] == w->gen)
+		if (BIT_TEST(m->fired, c->rule))
 			continue;
 		if (r->cond.has_part
 		    && (c->part < 0 || (size_t) c->part >= nparts
 			|| !ruleset_part_holds(&r->cond, &parts[c->part])))
 			continue;
 		if (ruleset_msg_holds(&r->cond, m->env, m->size))
-			engine_fire(w, c->rule, c->part);
+			engine_fire(m, c->rule, c->part);
 	}
 	for (size_t i = 0; i < rs->ncond_rules[SCOPE_PART]; i++) {
 		unsigned id = rs->cond_rules[SCOPE_PART][i];
@@ -412,7 +453,7 @@ static void engine_decide_rules(struct engine_msg *m)
 		if (!ruleset_msg_holds(&r->cond, m->env, m->size))
 			continue;
 		if ((leaf = engine_first_leaf_holding(r, parts, nparts)) >= 0)
-			engine_fire(w, id, leaf);
+			engine_fire(m, id, leaf);
 	}
 	for (size_t i = 0; i < rs->ncond_rules[SCOPE_MESSAGE]; i++) {
 		unsigned id = rs->cond_rules[SCOPE_MESSAGE][i];
@@ -424,7 +465,7 @@ static void engine_decide_rules(struct engine_msg *m)
 		if (r->cond.has_part
 		    && (leaf = engine_first_leaf_holding(r, parts, nparts)) < 0)
 			continue;
-		engine_fire(w, id, leaf);
+		engine_fire(m, id, leaf);
 	}
 }
 
@@ -440,23 +481,23 @@ int engine_msg_end(struct engine_msg *m, struct verdict *v)
 		errno = m->failed;
 		return -1;
 	}
-	if (mime_parser_finish(w->mp) < 0)
+	if (mime_parser_finish(m->mp) < 0)
 		return -1;
 	m->cur_part = -1;
-	if (scan_stream_end(w->sw, SCOPE_RAW, engine_hit, m) < 0)
+	if (scan_stream_end(w->sw, &m->ss, SCOPE_RAW, engine_hit, m) < 0)
 		return -1;
 	if (m->failed) {
 		errno = m->failed;
 		return -1;
 	}
 	/* a parser that skipped part_end must not leak into the next part */
-	scan_stream_abort(w->sw);
+	scan_stream_abort(w->sw, &m->ss);
 	m->ended = 1;
 	engine_decide_rules(m);
-	v->matches = w->matches;
-	v->nmatches = w->nmatches;
-	for (size_t i = 0; i < w->nmatches; i++) {
-		const struct rule *r = &w->rs->rules[w->match_rule[i]];
+	v->matches = m->matches;
+	v->nmatches = m->nmatches;
+	for (size_t i = 0; i < m->nmatches; i++) {
+		const struct rule *r = &w->rs->rules[m->match_rule[i]];
 
 		if (r->reroute != NULL && v->reroute[0] == '\0')
 			snprintf(v->reroute, sizeof(v->reroute), "%s",
@@ -468,7 +509,7 @@ int engine_msg_end(struct engine_msg *m, struct verdict *v)
 	if (m->cand_cut)
 		strncat(v->reason, " (candidates cut)",
 			sizeof(v->reason) - strlen(v->reason) - 1);
-	parts = mime_parser_parts(w->mp, &nparts);
+	parts = mime_parser_parts(m->mp, &nparts);
 	for (size_t i = 0; i < nparts; i++)
 		v->mime_flags |= parts[i].flags;
 	return 0;
@@ -478,15 +519,27 @@ int engine_msg_end(struct engine_msg *m, struct verdict *v)
 const struct mime_part *engine_msg_parts(const struct engine_msg *m,
 					 size_t *nparts)
 {
-	return mime_parser_parts(m->w->mp, nparts);
+	return mime_parser_parts(m->mp, nparts);
 }
 
-/* engine_msg_free - the worker is idle again */
+/* engine_msg_free - recycle the message object; its verdict is gone */
 void engine_msg_free(struct engine_msg *m)
 {
-	if (m == NULL)
+	struct engine_worker *w;
+
+	if (m == NULL || !m->active)
 		return;
+	w = m->w;
 	if (!m->ended)
-		scan_stream_abort(m->w->sw);
+		scan_stream_abort(w->sw, &m->ss);
+	/* clear the marks through the lists: O(matches), not O(rules) */
+	for (size_t i = 0; i < m->nmatches; i++)
+		BIT_CLR(m->fired, m->match_rule[i]);
+	for (size_t i = 0; i < m->ncand; i++)
+		BIT_CLR(m->candmark, m->cand[i].rule);
+	m->nmatches = m->ncand = 0;
 	m->active = 0;
+	w->active--;
+	m->next = w->free_msgs;
+	w->free_msgs = m;
 }

@@ -7,16 +7,22 @@
  *	int scan_block(struct scan_worker *sw, enum scope s,
  *			const char *field, size_t field_len,
  *			const void *buf, size_t len, scan_hit_fn hit, void *ctx);
- *	int scan_stream(struct scan_worker *sw, enum scope s,
- *			const void *buf, size_t len, scan_hit_fn hit, void *ctx);
- *	int scan_stream_end(struct scan_worker *sw, enum scope s,
+ *	int scan_streams_open(struct scan_worker *sw, struct scan_streams *ss);
+ *	void scan_streams_close(struct scan_streams *ss);
+ *	int scan_stream(struct scan_worker *sw, struct scan_streams *ss,
+ *			enum scope s, const void *buf, size_t len,
  *			scan_hit_fn hit, void *ctx);
- *	void scan_stream_abort(struct scan_worker *sw);
+ *	int scan_stream_end(struct scan_worker *sw, struct scan_streams *ss,
+ *			enum scope s, scan_hit_fn hit, void *ctx);
+ *	void scan_stream_abort(struct scan_worker *sw, struct scan_streams *ss);
  *	const char *scan_error(const struct scan_worker *sw);
  *
  * DESCRIPTION
- *	See scan.h. Streams are opened once when the worker is bound to a
- *	rule set and reused with hs_reset_stream(): measured against
+ *	See scan.h. The scratch belongs to the worker; the streams belong to
+ *	a message (many messages of one worker stream at once: one per SMTP
+ *	session in DATA). A message's streams are opened once and reused
+ *	with hs_reset_stream() part after part, and the engine keeps them
+ *	with the message object it recycles: measured against
  *	hs_open_stream/hs_close_stream per part, reuse avoids one malloc and
  *	free per part and message (see docs/rules.md, "Performance").
  *
@@ -27,6 +33,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 #include "scan.h"
@@ -34,8 +41,6 @@
 struct scan_worker {
 	const struct ruleset *rs;
 	hs_scratch_t *scratch;
-	hs_stream_t *stream[SCOPE_COUNT];	/* stream scopes only */
-	unsigned char dirty[SCOPE_COUNT];	/* data since last reset */
 	char    err[SCAN_ERROR_MAX];
 };
 
@@ -84,22 +89,16 @@ static int scan_on_match(unsigned int id, unsigned long long from,
 	return 0;
 }
 
-/* scan_release - close streams and free the scratch */
+/* scan_release - free the scratch */
 static void scan_release(struct scan_worker *sw)
 {
-	for (int s = 0; s < SCOPE_COUNT; s++) {
-		if (sw->stream[s] != NULL)
-			(void) hs_close_stream(sw->stream[s], NULL, NULL, NULL);
-		sw->stream[s] = NULL;
-		sw->dirty[s] = 0;
-	}
 	if (sw->scratch != NULL)
 		(void) hs_free_scratch(sw->scratch);
 	sw->scratch = NULL;
 	sw->rs = NULL;
 }
 
-/* scan_worker_bind - size the scratch and open streams for rule set rs */
+/* scan_worker_bind - size the scratch for every database of rule set rs */
 int scan_worker_bind(struct scan_worker *sw, const struct ruleset *rs)
 {
 	hs_error_t rc;
@@ -112,14 +111,38 @@ int scan_worker_bind(struct scan_worker *sw, const struct ruleset *rs)
 		rc = hs_alloc_scratch(rs->db[s], &sw->scratch);
 		if (rc != HS_SUCCESS)
 			return scan_fail(sw, "hs_alloc_scratch", s, rc);
-		if (!scan_is_stream_scope(s))
-			continue;
-		rc = hs_open_stream(rs->db[s], 0, &sw->stream[s]);
-		if (rc != HS_SUCCESS)
-			return scan_fail(sw, "hs_open_stream", s, rc);
 	}
 	sw->rs = rs;
 	return 0;
+}
+
+/* scan_streams_open - one stream per stream scope that has a database */
+int scan_streams_open(struct scan_worker *sw, struct scan_streams *ss)
+{
+	hs_error_t rc;
+
+	memset(ss, 0, sizeof(*ss));
+	for (int s = 0; s < SCOPE_COUNT; s++) {
+		if (sw->rs->db[s] == NULL || !scan_is_stream_scope(s))
+			continue;
+		rc = hs_open_stream(sw->rs->db[s], 0, &ss->stream[s]);
+		if (rc != HS_SUCCESS) {
+			scan_streams_close(ss);
+			return scan_fail(sw, "hs_open_stream", s, rc);
+		}
+	}
+	return 0;
+}
+
+/* scan_streams_close - close every stream, reporting nothing */
+void scan_streams_close(struct scan_streams *ss)
+{
+	for (int s = 0; s < SCOPE_COUNT; s++) {
+		if (ss->stream[s] != NULL)
+			(void) hs_close_stream(ss->stream[s], NULL, NULL, NULL);
+		ss->stream[s] = NULL;
+		ss->dirty[s] = 0;
+	}
 }
 
 /* scan_worker_new - a scan worker bound to rs */
@@ -166,7 +189,7 @@ int scan_block(struct scan_worker *sw, enum scope s,
 }
 
 /* scan_stream - scan the next chunk of the current part or message */
-int scan_stream(struct scan_worker *sw, enum scope s,
+int scan_stream(struct scan_worker *sw, struct scan_streams *ss, enum scope s,
 		const void *buf, size_t len, scan_hit_fn hit, void *ctx)
 {
 	struct scan_call call = { sw->rs, NULL, 0, hit, ctx };
@@ -174,10 +197,10 @@ int scan_stream(struct scan_worker *sw, enum scope s,
 
 	if (sw->rs->db[s] == NULL || len == 0)
 		return 0;
-	if (sw->stream[s] == NULL)	/* lost in scan_stream_abort */
+	if (ss->stream[s] == NULL)	/* lost in scan_stream_abort */
 		return scan_fail(sw, "hs_open_stream", s, HS_NOMEM);
-	sw->dirty[s] = 1;
-	rc = hs_scan_stream(sw->stream[s], buf, (unsigned) len, 0,
+	ss->dirty[s] = 1;
+	rc = hs_scan_stream(ss->stream[s], buf, (unsigned) len, 0,
 			    sw->scratch, scan_on_match, &call);
 	if (rc != HS_SUCCESS)
 		return scan_fail(sw, "hs_scan_stream", s, rc);
@@ -185,16 +208,16 @@ int scan_stream(struct scan_worker *sw, enum scope s,
 }
 
 /* scan_stream_end - report end-of-data matches and rewind the stream */
-int scan_stream_end(struct scan_worker *sw, enum scope s,
-		    scan_hit_fn hit, void *ctx)
+int scan_stream_end(struct scan_worker *sw, struct scan_streams *ss,
+		    enum scope s, scan_hit_fn hit, void *ctx)
 {
 	struct scan_call call = { sw->rs, NULL, 0, hit, ctx };
 	hs_error_t rc;
 
-	if (sw->stream[s] == NULL || !sw->dirty[s])
+	if (ss->stream[s] == NULL || !ss->dirty[s])
 		return 0;
-	sw->dirty[s] = 0;
-	rc = hs_reset_stream(sw->stream[s], 0, sw->scratch, scan_on_match,
+	ss->dirty[s] = 0;
+	rc = hs_reset_stream(ss->stream[s], 0, sw->scratch, scan_on_match,
 			     &call);
 	if (rc != HS_SUCCESS)
 		return scan_fail(sw, "hs_reset_stream", s, rc);
@@ -202,21 +225,21 @@ int scan_stream_end(struct scan_worker *sw, enum scope s,
 }
 
 /* scan_stream_abort - rewind every stream, reporting nothing */
-void scan_stream_abort(struct scan_worker *sw)
+void scan_stream_abort(struct scan_worker *sw, struct scan_streams *ss)
 {
 	for (int s = 0; s < SCOPE_COUNT; s++) {
-		if (sw->stream[s] == NULL || !sw->dirty[s])
+		if (ss->stream[s] == NULL || !ss->dirty[s])
 			continue;
-		sw->dirty[s] = 0;
+		ss->dirty[s] = 0;
 		/* no scratch: Hyperscan discards pending matches */
-		if (hs_reset_stream(sw->stream[s], 0, NULL, NULL, NULL)
+		if (hs_reset_stream(ss->stream[s], 0, NULL, NULL, NULL)
 		    != HS_SUCCESS) {
 			/* a stream we cannot rewind is replaced */
-			(void) hs_close_stream(sw->stream[s], NULL, NULL, NULL);
-			sw->stream[s] = NULL;
-			if (hs_open_stream(sw->rs->db[s], 0, &sw->stream[s])
+			(void) hs_close_stream(ss->stream[s], NULL, NULL, NULL);
+			ss->stream[s] = NULL;
+			if (hs_open_stream(sw->rs->db[s], 0, &ss->stream[s])
 			    != HS_SUCCESS)
-				sw->stream[s] = NULL;
+				ss->stream[s] = NULL;
 		}
 	}
 }

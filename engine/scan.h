@@ -7,20 +7,25 @@
  *	int scan_block(struct scan_worker *sw, enum scope s,
  *			const char *field, size_t field_len,
  *			const void *buf, size_t len, scan_hit_fn hit, void *ctx);
- *	int scan_stream(struct scan_worker *sw, enum scope s,
- *			const void *buf, size_t len, scan_hit_fn hit, void *ctx);
- *	int scan_stream_end(struct scan_worker *sw, enum scope s,
+ *	int scan_streams_open(struct scan_worker *sw, struct scan_streams *ss);
+ *	void scan_streams_close(struct scan_streams *ss);
+ *	int scan_stream(struct scan_worker *sw, struct scan_streams *ss,
+ *			enum scope s, const void *buf, size_t len,
  *			scan_hit_fn hit, void *ctx);
- *	void scan_stream_abort(struct scan_worker *sw);
+ *	int scan_stream_end(struct scan_worker *sw, struct scan_streams *ss,
+ *			enum scope s, scan_hit_fn hit, void *ctx);
+ *	void scan_stream_abort(struct scan_worker *sw, struct scan_streams *ss);
  *	const char *scan_error(const struct scan_worker *sw);
  *
  * DESCRIPTION
  *	A scan worker owns one Hyperscan scratch, allocated for every
- *	database of its rule set, and one open stream per stream scope
- *	(body, attachment, raw). Streams are never closed between parts or
- *	messages: scan_stream_end() reports end-of-data matches and resets
- *	the stream in place (hs_reset_stream), so steady-state scanning does
- *	no allocation at all.
+ *	database of its rule set. A message owns a struct scan_streams: one
+ *	open stream per stream scope (body, attachment, raw), so that any
+ *	number of messages of one worker can be in progress at once (one per
+ *	SMTP session in DATA). Streams are never closed between parts:
+ *	scan_stream_end() reports end-of-data matches and resets the stream
+ *	in place (hs_reset_stream), and the engine recycles a message's
+ *	streams with the message, so steady-state scanning allocates nothing.
  *
  *	scan_block() scans one header field value, URL or envelope item; a
  *	rule restricted to a field (header name, envelope field) is reported
@@ -48,17 +53,25 @@ typedef void (*scan_hit_fn)(void *ctx, unsigned rule);
 
 struct scan_worker;
 
+/* The Hyperscan streams of one message. */
+struct scan_streams {
+	hs_stream_t *stream[SCOPE_COUNT];	/* stream scopes only */
+	unsigned char dirty[SCOPE_COUNT];	/* data since last reset */
+};
+
 struct scan_worker *scan_worker_new(const struct ruleset *rs);
 int scan_worker_bind(struct scan_worker *sw, const struct ruleset *rs);
 void scan_worker_free(struct scan_worker *sw);
 int scan_block(struct scan_worker *sw, enum scope s,
 	       const char *field, size_t field_len,
 	       const void *buf, size_t len, scan_hit_fn hit, void *ctx);
-int scan_stream(struct scan_worker *sw, enum scope s,
+int scan_streams_open(struct scan_worker *sw, struct scan_streams *ss);
+void scan_streams_close(struct scan_streams *ss);
+int scan_stream(struct scan_worker *sw, struct scan_streams *ss, enum scope s,
 		const void *buf, size_t len, scan_hit_fn hit, void *ctx);
-int scan_stream_end(struct scan_worker *sw, enum scope s,
-		    scan_hit_fn hit, void *ctx);
-void scan_stream_abort(struct scan_worker *sw);
+int scan_stream_end(struct scan_worker *sw, struct scan_streams *ss,
+		    enum scope s, scan_hit_fn hit, void *ctx);
+void scan_stream_abort(struct scan_worker *sw, struct scan_streams *ss);
 const char *scan_error(const struct scan_worker *sw);
 
 #endif

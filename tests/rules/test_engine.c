@@ -280,14 +280,50 @@ static void test_worker_is_reusable_after_an_abandoned_message(void **state)
 	env_default(&te);
 	m = engine_msg_begin(f->w, f->rs, &te.env);
 	assert_non_null(m);
-	assert_null(engine_msg_begin(f->w, f->rs, &te.env));
-	assert_int_equal(errno, EBUSY);
 	assert_int_equal(engine_msg_feed(m, "Subject: a\r\n\r\nXJS*C4JDBQ", 24),
 			 0);
 	engine_msg_free(m);
 	scan_chunked(f->w, f->rs, &te.env, "Subject: a\r\n\r\nADN1.NSBN3\r\n",
 		     26, 26, &o);
 	assert_string_equal(o.ids, "");
+}
+
+/* test_two_messages_in_progress_on_one_worker_do_not_mix - sessions */
+static void test_two_messages_in_progress_on_one_worker_do_not_mix(
+	void **state)
+{
+	struct fixture *f = *state;
+	static struct test_env te;
+	static const char head[] = "Subject: a\r\n\r\n";
+	static const char gtube[] =
+		"XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X";
+	struct engine_msg *a, *b;
+	struct verdict va, vb;
+	size_t  half = sizeof(gtube) / 2;
+
+	env_default(&te);
+	a = engine_msg_begin(f->w, f->rs, &te.env);
+	b = engine_msg_begin(f->w, f->rs, &te.env);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_ptr_not_equal(a, b);
+	/* a gets GTUBE whole, interleaved with b getting only its halves
+	 * in the wrong order: streams must stay per message */
+	assert_int_equal(engine_msg_feed(a, head, sizeof(head) - 1), 0);
+	assert_int_equal(engine_msg_feed(b, head, sizeof(head) - 1), 0);
+	assert_int_equal(engine_msg_feed(a, gtube, half), 0);
+	assert_int_equal(engine_msg_feed(b, gtube + half,
+					 sizeof(gtube) - 1 - half), 0);
+	assert_int_equal(engine_msg_feed(a, gtube + half,
+					 sizeof(gtube) - 1 - half), 0);
+	assert_int_equal(engine_msg_feed(b, gtube, half), 0);
+	assert_int_equal(engine_msg_end(a, &va), 0);
+	assert_int_equal(engine_msg_end(b, &vb), 0);
+	assert_int_equal(va.action, ACT_REJECT);
+	assert_int_equal(vb.nmatches, 0);
+	assert_int_equal(vb.action, ACT_PASS);
+	engine_msg_free(a);
+	engine_msg_free(b);
 }
 
 int main(void)
@@ -297,6 +333,7 @@ int main(void)
 		cmocka_unit_test(test_eicar_base64_attachment_in_one_byte_chunks_is_rejected),
 		cmocka_unit_test(test_verdict_names_policy_and_reply),
 		cmocka_unit_test(test_worker_is_reusable_after_an_abandoned_message),
+		cmocka_unit_test(test_two_messages_in_progress_on_one_worker_do_not_mix),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -41,6 +41,7 @@ static void on_hit(void *ctx, unsigned rule)
 struct fixture {
 	struct ruleset *rs;
 	struct scan_worker *sw;
+	struct scan_streams ss;	/* one message's streams */
 };
 
 /* setup - compile the rules, make a scan worker */
@@ -55,6 +56,7 @@ static int setup(void **state)
 		fail_msg("%s:%d: %s", err.file, err.line, err.msg);
 	f.sw = scan_worker_new(f.rs);
 	assert_non_null(f.sw);
+	assert_int_equal(scan_streams_open(f.sw, &f.ss), 0);
 	*state = &f;
 	return 0;
 }
@@ -64,6 +66,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
+	scan_streams_close(&f->ss);
 	scan_worker_free(f->sw);
 	rules_free(f->rs);
 	return 0;
@@ -84,10 +87,10 @@ static void stream_in_chunks(struct fixture *f, enum scope s,
 			     struct hits *h)
 {
 	for (size_t off = 0; off < len; off += n)
-		assert_int_equal(scan_stream(f->sw, s, text + off,
+		assert_int_equal(scan_stream(f->sw, &f->ss, s, text + off,
 					     len - off < n ? len - off : n,
 					     on_hit, h), 0);
-	assert_int_equal(scan_stream_end(f->sw, s, on_hit, h), 0);
+	assert_int_equal(scan_stream_end(f->sw, &f->ss, s, on_hit, h), 0);
 }
 
 /* test_body_pattern_spanning_chunk_boundary_is_found - streaming */
@@ -143,10 +146,10 @@ static void test_end_anchored_match_is_reported_at_end_of_part(void **state)
 	struct fixture *f = *state;
 	struct hits h = {0};
 
-	assert_int_equal(scan_stream(f->sw, SCOPE_BODY, "this is the end", 15,
+	assert_int_equal(scan_stream(f->sw, &f->ss, SCOPE_BODY, "this is the end", 15,
 				     on_hit, &h), 0);
 	assert_int_equal(h.count[rule_no(f, "ENDS")], 0);
-	assert_int_equal(scan_stream_end(f->sw, SCOPE_BODY, on_hit, &h), 0);
+	assert_int_equal(scan_stream_end(f->sw, &f->ss, SCOPE_BODY, on_hit, &h), 0);
 	assert_int_equal(h.count[rule_no(f, "ENDS")], 1);
 }
 
@@ -186,8 +189,8 @@ static void test_abort_forgets_a_half_scanned_stream(void **state)
 	struct fixture *f = *state;
 	struct hits h = {0};
 
-	assert_int_equal(scan_stream(f->sw, SCOPE_RAW, "ab", 2, on_hit, &h), 0);
-	scan_stream_abort(f->sw);
+	assert_int_equal(scan_stream(f->sw, &f->ss, SCOPE_RAW, "ab", 2, on_hit, &h), 0);
+	scan_stream_abort(f->sw, &f->ss);
 	stream_in_chunks(f, SCOPE_RAW, "c", 1, 1, &h);
 	assert_int_equal(h.n, 0);
 }
