@@ -469,6 +469,25 @@ static void engine_decide_rules(struct engine_msg *m)
 	}
 }
 
+/* engine_sort_matches - rule-set order: the order in which matches were
+ * found depends on how the message was chunked (a URL is scanned when it
+ * ends, body text when it decodes); the verdict must not */
+static void engine_sort_matches(struct engine_msg *m)
+{
+	for (size_t i = 1; i < m->nmatches; i++) {
+		struct verdict_match vm = m->matches[i];
+		unsigned r = m->match_rule[i];
+		size_t  j = i;
+
+		for (; j > 0 && m->match_rule[j - 1] > r; j--) {
+			m->matches[j] = m->matches[j - 1];
+			m->match_rule[j] = m->match_rule[j - 1];
+		}
+		m->matches[j] = vm;
+		m->match_rule[j] = r;
+	}
+}
+
 /* engine_msg_end - finish parsing and scanning; fill the verdict */
 int engine_msg_end(struct engine_msg *m, struct verdict *v)
 {
@@ -494,6 +513,7 @@ int engine_msg_end(struct engine_msg *m, struct verdict *v)
 	scan_stream_abort(w->sw, &m->ss);
 	m->ended = 1;
 	engine_decide_rules(m);
+	engine_sort_matches(m);
 	v->matches = m->matches;
 	v->nmatches = m->nmatches;
 	for (size_t i = 0; i < m->nmatches; i++) {

@@ -20,10 +20,11 @@
  *
  * DESCRIPTION
  *	One engine_worker per thread or lcore: it owns the Hyperscan scratch
- *	space (allocated for every database of the rule set it was made for,
- *	and grown by engine_worker_new() callers when a new rule set arrives)
- *	and the per-message working memory, reused message after message.
- *	A worker is never shared between threads.
+ *	space (allocated for every database of the rule set it was made for)
+ *	and recycles the per-message working memory (MIME parser, Hyperscan
+ *	streams, rule marks), message after message. A worker is never
+ *	shared between threads, but any number of its messages may be in
+ *	progress at once: one per SMTP session in DATA on that core.
  *
  *	engine_msg_begin() starts a message under rule set rs (the worker must
  *	have been made for rs, or for a rule set with the same databases);
@@ -33,7 +34,8 @@
  *	as bytes arrive, with no second pass. engine_msg_end() finishes the
  *	scan and fills v: the verdict is the same whatever the chunking.
  *
- *	At most one message per worker is in progress at a time.
+ *	The verdict's matches are listed in rule-set order, whatever the
+ *	chunking; they and the parts stay valid until engine_msg_free().
  *
  *	engine_worker_set_ruleset() moves an idle worker to another rule set
  *	(after an RCU swap): scratch and streams are re-sized for it.
@@ -99,7 +101,7 @@ struct verdict_match {
 struct verdict {
 	enum action action;
 	int score;
-	struct verdict_match *matches;	/* in order of first match */
+	struct verdict_match *matches;	/* in rule-set order */
 	size_t nmatches;
 	char reply[VERDICT_REPLY_MAX];	/* "550 5.7.1 ..." for reject and
 					 * tempfail, "" otherwise */

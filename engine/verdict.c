@@ -14,8 +14,8 @@
  *
  *	A verdict filled by engine_msg_end() points into the worker (matches,
  *	descriptions, policy name): verdict_free() releases nothing of it and
- *	only empties the struct. It is valid until the next engine_msg_begin()
- *	on that worker; copy what must live longer.
+ *	only empties the struct. It is valid until engine_msg_free() of its
+ *	message; copy what must live longer.
  *
  * DIAGNOSTICS
  *	action_from_name() and scope_from_name() return -1 for an unknown
