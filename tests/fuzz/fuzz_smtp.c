@@ -220,6 +220,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	check(smtp_session_init(&s, &cfg, &fz_ops, &u, "198.18.0.9", 2525, 0)
 	      == 0, "init");
+	if (data[0] & 32)
+		check(smtp_session_refuse(&s, "blocked\r\n250 forged") == 0,
+		      "refuse after init");
 	while (off < size && !smtp_session_closing(&s)) {
 		n = 1 + next_rand(&rnd) % 64;
 		if (n > size - off)
