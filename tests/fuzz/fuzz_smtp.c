@@ -60,7 +60,7 @@ static int fz_mail_check(void *ctx, const struct smtp_txn *t,
 		return 0;
 	r->code = 0;		/* the session must not pass this on */
 	memcpy(r->enhanced, "9.9", 4);
-	memcpy(r->text, "no\r\n250 forged", 16);
+	snprintf(r->text, sizeof(r->text), "no\r\n250 forged");
 	return -1;
 }
 
