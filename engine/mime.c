@@ -790,9 +790,17 @@ static size_t body_feed(struct mime_parser *p, const uint8_t *b, size_t len)
 			    cand_possible(p, p->cand, p->ncand))
 				continue;
 			flush_eol(p);
-			body_emit(p, (const uint8_t *) p->cand, p->ncand);
 			p->cand_mode = 0;
 			p->bol = 0;
+			if (c == '\r') {
+				/* may be the start of a line end: hold it */
+				body_emit(p, (const uint8_t *) p->cand,
+					  p->ncand - 1);
+				p->eol[0] = '\r';
+				p->neol = 1;
+			} else {
+				body_emit(p, (const uint8_t *) p->cand, p->ncand);
+			}
 			continue;
 		}
 		if (p->bol) {
