@@ -141,6 +141,7 @@ DPCONF_UINT_KEY(key_arp_ttl, arp_ttl_s, 1, 86400)
 DPCONF_UINT_KEY(key_max_conns, max_conns, 1, 4194304)
 DPCONF_UINT_KEY(key_syn_backlog, syn_backlog, 1, 1048576)
 DPCONF_UINT_KEY(key_tx_drain_us, tx_drain_us, 1, 100000)
+DPCONF_UINT_KEY(key_idle_sleep_us, idle_sleep_us, 0, 100000)
 
 /* key_steer_ring - ring size, power of two */
 static int key_steer_ring(struct dpconf *cf, const char *s)
@@ -223,6 +224,7 @@ static const struct dpconf_key dpconf_keys[] = {
     {"tcp_sndbuf", key_tcp_sndbuf, "BYTES", "send buffer per connection, power of 2 (65536)"},
     {"syn_backlog", key_syn_backlog, "N", "half-open connections per lcore before SYN cookies (1024)"},
     {"tx_drain_us", key_tx_drain_us, "US", "longest a partial TX burst waits (100)"},
+    {"idle_sleep_us", key_idle_sleep_us, "US", "sleep when idle, for shared cores; 0 busy-polls (0)"},
     {0, 0, 0, 0},
 };
 

@@ -70,6 +70,7 @@ struct dpconf {
     uint32_t tcp_sndbuf;
     uint32_t syn_backlog;
     uint32_t tx_drain_us;
+    uint32_t idle_sleep_us;
     int stats_mode;		/* --stats: secondary process printing counters */
     int stats_interval;		/* --stats-interval seconds, 0: print once */
     char lcores[DPCONF_STR_MAX];	/* EAL -l list, empty: EAL default */

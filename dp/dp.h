@@ -36,7 +36,7 @@
  *	Lcore (lcore.c):
  *	int dp_lcore_setup(struct dp_lcore *lc, const struct dp_lcore_params *p);
  *	int dp_lcore_main(void *arg);
- *	void dp_lcore_poll(struct dp_lcore *lc);
+ *	unsigned dp_lcore_poll(struct dp_lcore *lc);
  *	void dp_lcore_teardown(struct dp_lcore *lc);
  *
  * DESCRIPTION
@@ -68,6 +68,7 @@
 #define DP_NO_PORT		0xffff
 #define DP_BURST		32	/* rx and tx burst size */
 #define DP_PREFETCH_AHEAD	3	/* frames prefetched ahead of processing */
+#define DP_IDLE_POLLS		1024	/* empty polls before an idle sleep */
 
 /* ARP cache: set-associative, per lcore (see arp.c for why). */
 #define ARP_CACHE_SETS		64	/* power of two */
@@ -115,6 +116,7 @@ struct dp_lcore_params {
     uint16_t mtu;
     uint32_t arp_ttl_s;
     uint32_t tx_drain_us;
+    uint32_t idle_sleep_us;	/* 0: busy-poll always */
     struct rte_mempool *pool;
     struct rte_ring **rings;	/* nworkers steering rings, ours at index */
     struct dp_lcore_stats *stats;
@@ -148,6 +150,7 @@ struct dp_lcore {
     uint64_t last_drain_tsc;
     uint64_t next_publish_us;
     uint64_t arp_ttl_us;
+    uint32_t idle_sleep_us;
     volatile int *quit;
 
     struct arp_cache arp;
@@ -184,7 +187,7 @@ extern void dptcp_lower_ops(struct dp_lcore *, struct tcp_lower_ops *);
 /* lcore */
 extern int dp_lcore_setup(struct dp_lcore *, const struct dp_lcore_params *);
 extern int dp_lcore_main(void *);
-extern void dp_lcore_poll(struct dp_lcore *);
+extern unsigned dp_lcore_poll(struct dp_lcore *);
 extern void dp_lcore_teardown(struct dp_lcore *);
 
 #endif

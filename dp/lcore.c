@@ -3,7 +3,7 @@
  *
  *	int dp_lcore_setup(struct dp_lcore *lc, const struct dp_lcore_params *p);
  *	int dp_lcore_main(void *arg);
- *	void dp_lcore_poll(struct dp_lcore *lc);
+ *	unsigned dp_lcore_poll(struct dp_lcore *lc);
  *	void dp_lcore_teardown(struct dp_lcore *lc);
  *
  * DESCRIPTION
@@ -16,7 +16,10 @@
  *
  *	The loop takes no lock, makes no system call and never allocates
  *	from the heap: mbufs come from the pool, TCP allocated its tables
- *	in dp_lcore_setup() (start-up, from hugepage memory).
+ *	in dp_lcore_setup() (start-up, from hugepage memory). The one
+ *	exception is opt-in: with idle_sleep_us set (trials on shared cores,
+ *	never production), an lcore that found nothing to do DP_IDLE_POLLS
+ *	times in a row sleeps that long, giving the core back to the kernel.
  *
  * DIAGNOSTICS
  *	dp_lcore_setup() returns -1 after logging what failed.
@@ -75,6 +78,7 @@ int     dp_lcore_setup(struct dp_lcore *lc, const struct dp_lcore_params *p)
 	lc->tsc_per_us = 1;
     lc->tsc_base = rte_rdtsc();
     lc->drain_tsc = lc->tsc_per_us * p->tx_drain_us;
+    lc->idle_sleep_us = p->idle_sleep_us;
     arp_cache_init(&lc->arp);
 
     tc.mem_alloc = dp_mem_alloc;
@@ -104,11 +108,12 @@ static void dp_lcore_timers(struct dp_lcore *lc, uint64_t tsc)
     eth_tx_flush(lc);
 }
 
-/* dp_lcore_poll - one iteration of the loop */
-void    dp_lcore_poll(struct dp_lcore *lc)
+/* dp_lcore_poll - one iteration of the loop; returns frames handled */
+unsigned dp_lcore_poll(struct dp_lcore *lc)
 {
     struct rte_mbuf *pkts[DP_BURST];
     uint64_t tsc = rte_rdtsc();
+    uint64_t steered = lc->stats->steer_in;
     uint16_t n = 0;
     uint16_t i;
 
@@ -132,20 +137,29 @@ void    dp_lcore_poll(struct dp_lcore *lc)
     if (tsc - lc->last_drain_tsc >= lc->drain_tsc)
 	dp_lcore_timers(lc, tsc);
     lc->stats->loops++;
+    return (n + (unsigned) (lc->stats->steer_in - steered));
 }
 
 /* dp_lcore_main - rte_eal_remote_launch entry: loop until told to quit */
 int     dp_lcore_main(void *arg)
 {
     struct dp_lcore *lc = arg;
+    unsigned idle = 0;
 
     RTE_LOG(INFO, USER1, "worker %u on lcore %u, queue %u\n",
 	    lc->index, rte_lcore_id(), lc->queue_id);
     lc->now_us = (rte_rdtsc() - lc->tsc_base) / lc->tsc_per_us;
     if (lc->index == 0)
 	arp_announce(lc);
-    while (!*lc->quit)
-	dp_lcore_poll(lc);
+    while (!*lc->quit) {
+	if (dp_lcore_poll(lc) > 0) {
+	    idle = 0;
+	} else if (lc->idle_sleep_us && ++idle >= DP_IDLE_POLLS) {
+	    eth_tx_flush(lc);
+	    rte_delay_us_sleep(lc->idle_sleep_us);
+	    idle = 0;
+	}
+    }
     eth_tx_flush(lc);
     return (0);
 }

@@ -258,6 +258,7 @@ int     main(int argc, char **argv)
 	p.mtu = cf.mtu;
 	p.arp_ttl_s = cf.arp_ttl_s;
 	p.tx_drain_us = cf.tx_drain_us;
+	p.idle_sleep_us = cf.idle_sleep_us;
 	p.pool = pool;
 	p.rings = rings;
 	p.stats = &z->w[i];

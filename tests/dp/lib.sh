@@ -57,6 +57,44 @@ dp_netns_up() {
     return 0
 }
 
+# dp_netns_up_impaired - as dp_netns_up, with a middle namespace $NS_M in
+# which impair.py forwards between the two veth pairs (set IMPAIR_ARGS)
+NS_M=mxm$TAG
+IMPAIR_PID=
+dp_netns_up_impaired() {
+    ip netns add "$NS_S" && ip netns add "$NS_C" && ip netns add "$NS_M" || return 1
+    ip link add "$IF_S" type veth peer name "ma$TAG" || return 1
+    ip link add "$IF_C" type veth peer name "mb$TAG" || return 1
+    ip link set "$IF_S" netns "$NS_S" && ip link set "$IF_C" netns "$NS_C" || return 1
+    ip link set "ma$TAG" netns "$NS_M" && ip link set "mb$TAG" netns "$NS_M" || return 1
+    for ns in "$NS_S" "$NS_C" "$NS_M"; do ip netns exec "$ns" ip link set lo up; done
+    ip netns exec "$NS_M" ip link set "ma$TAG" up promisc on || return 1
+    ip netns exec "$NS_M" ip link set "mb$TAG" up promisc on || return 1
+    ip netns exec "$NS_M" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1
+    in_s ip link set "$IF_S" up || return 1
+    in_c ip addr add $CLIENT_IP/24 dev "$IF_C" || return 1
+    in_c ip link set "$IF_C" up || return 1
+    in_c ethtool -K "$IF_C" tx off >/dev/null || return 1
+    return 0
+}
+
+# impair_start ARGS... - (re)start the impairing forwarder
+impair_start() {
+    impair_stop
+    ip netns exec "$NS_M" $PY "$HERE/impair.py" "ma$TAG" "mb$TAG" "$@" >/dev/null 2>&1 &
+    IMPAIR_PID=$!
+    sleep 0.5
+    kill -0 "$IMPAIR_PID" 2>/dev/null
+}
+
+impair_stop() {
+    if [ -n "$IMPAIR_PID" ]; then
+	kill -TERM "$IMPAIR_PID" 2>/dev/null
+	wait "$IMPAIR_PID" 2>/dev/null
+	IMPAIR_PID=
+    fi
+}
+
 dp_huge_up() {
     local want=$1 have
     have=$(cat /proc/sys/vm/nr_hugepages)
@@ -69,7 +107,7 @@ dp_start() {
     local n=$1; shift
     : > "$DP_LOG"
     ip netns exec "$NS_S" "$DP_BIN" --vdev "net_af_packet0,iface=$IF_S,qpairs=$n$DP_VDEV_EXTRA" --lcores "0-$((n - 1))" \
-	--address $SERVER_IP/24 --file-prefix "$PREFIX" "$@" \
+	--address $SERVER_IP/24 --file-prefix "$PREFIX" --idle-sleep-us "${DP_IDLE_SLEEP_US:-50}" "$@" \
 	-- --huge-dir "$HUGE_DIR" --log-level=user1:info >>"$DP_LOG" 2>&1 &
     DP_PID=$!
     for _ in $(seq 1 200); do
@@ -106,6 +144,8 @@ dp_stat() {
 dp_cleanup() {
     local rc=$?
     dp_stop
+    impair_stop
+    ip netns del "$NS_M" 2>/dev/null
     ip netns del "$NS_C" 2>/dev/null
     ip netns del "$NS_S" 2>/dev/null
     if mountpoint -q "$HUGE_DIR" 2>/dev/null; then
