@@ -105,15 +105,17 @@ static void engine_fire(struct engine_msg *m, unsigned rule, int part)
 	m->match_rule[m->nmatches++] = rule;
 }
 
-/* engine_has_cand - whether (rule, part) is already a candidate */
+/* engine_has_cand - whether (rule, part) is already a candidate; a part's
+ * matches all arrive before the next part's (pre-order, streamed), so only
+ * the rule's latest candidate can be for this part: search backwards */
 static int engine_has_cand(const struct engine_msg *m, unsigned rule,
 			   int part, int any_part)
 {
 	if (!BIT_TEST(m->candmark, rule))
 		return 0;
-	for (size_t i = 0; i < m->ncand; i++)
-		if (m->cand[i].rule == rule && (any_part || m->cand[i].part == part))
-			return 1;
+	for (size_t i = m->ncand; i > 0; i--)
+		if (m->cand[i - 1].rule == rule)
+			return any_part || m->cand[i - 1].part == part;
 	return 0;
 }
 
