@@ -685,6 +685,7 @@ conn_input(struct tcp_conn *c, struct tcp_seg *s)
 	} else if (SEQ_GT(fin_seq, c->rcv_nxt)) {
 	    c->flags |= TCF_OOO_FIN;
 	    c->ooo_fin_seq = fin_seq;
+	    ack_now(c);			/* a hole before the FIN: dup ACK */
 	}
     }
     if ((c->flags & TCF_OOO_FIN) && c->ooo_fin_seq == c->rcv_nxt

@@ -430,7 +430,7 @@ tcp_send_synack(struct tcp_conn *c)
     struct tcp_stack *st = c->st;
     struct seg_out o;
 
-    memset(&o, 0, offsetof(struct seg_out, opt));
+    memset(&o, 0, sizeof(o));
     o.laddr = c->laddr;
     o.raddr = c->raddr;
     o.lport = c->lport;
@@ -460,7 +460,7 @@ tcp_send_cookie_synack(struct tcp_stack *st, const struct tcp_seg *s,
     uint32_t tsval = 0;
 
     (void) mss;
-    memset(&o, 0, offsetof(struct seg_out, opt));
+    memset(&o, 0, sizeof(o));
     o.laddr = s->daddr;
     o.raddr = s->saddr;
     o.lport = s->dport;
@@ -488,7 +488,7 @@ tcp_send_rst_for(struct tcp_stack *st, const struct tcp_seg *s)
 
     if (s->flags & TH_RST)
 	return;
-    memset(&o, 0, offsetof(struct seg_out, opt));
+    memset(&o, 0, sizeof(o));
     o.laddr = s->daddr;
     o.raddr = s->saddr;
     o.lport = s->dport;
@@ -525,7 +525,7 @@ tcp_send_tw_ack(struct tcp_stack *st, const struct tcp_tw *tw)
     struct seg_out o;
     uint32_t win = st->cfg.rcvbuf >> tw->rcv_ws;
 
-    memset(&o, 0, offsetof(struct seg_out, opt));
+    memset(&o, 0, sizeof(o));
     o.laddr = tw->laddr;
     o.raddr = tw->raddr;
     o.lport = tw->lport;

@@ -444,7 +444,7 @@ parse_flags(const char *s)
 
 /* Parsed "<" or ">" line. */
 struct pkt_line {
-    uint16_t port;
+    uint16_t port, dport;
     int     flags;
     int     seq_any, ack_any, win_any, has_ack, has_win, has_opts, badcsum;
     uint32_t seq, end, len, ack, win;
@@ -459,6 +459,7 @@ parse_pkt(struct harness *h, char *s, struct pkt_line *pl)
 
     memset(pl, 0, sizeof(*pl));
     pl->port = h->cur_port;
+    pl->dport = SERVER_PORT;
     if ((lt = strchr(s, '<')) != 0) {
 	char   *gt = strrchr(lt, '>');
 
@@ -471,7 +472,11 @@ parse_pkt(struct harness *h, char *s, struct pkt_line *pl)
     }
     tok = strtok_r(s, " \t", &save);
     if (tok && tok[0] == ':') {
+	char   *d = strchr(tok, '>');
+
 	pl->port = (uint16_t) atoi(tok + 1);
+	if (d)
+	    pl->dport = (uint16_t) atoi(d + 1);
 	tok = strtok_r(0, " \t", &save);
     }
     if (tok == 0 || (pl->flags = parse_flags(tok)) < 0)
@@ -609,8 +614,8 @@ inject(struct harness *h, struct pkt_line *pl)
     len = 20 + olen + pl->len;
     seg[0] = (uint8_t) (pl->port >> 8);
     seg[1] = (uint8_t) pl->port;
-    seg[2] = 0;
-    seg[3] = SERVER_PORT;
+    seg[2] = (uint8_t) (pl->dport >> 8);
+    seg[3] = (uint8_t) pl->dport;
     for (i = 0; i < 4; i++) {
 	seg[4 + i] = (uint8_t) (pl->seq >> (24 - 8 * i));
 	seg[8 + i] = (uint8_t) (ack >> (24 - 8 * i));
