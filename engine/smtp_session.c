@@ -76,6 +76,9 @@ static size_t out_room(struct smtp_session *s)
 /* out_vprintf - append formatted text, truncated to the room left */
 
 static void out_vprintf(struct smtp_session *s, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+static void out_vprintf(struct smtp_session *s, const char *fmt, va_list ap)
 {
 	size_t room = out_room(s);
 	int n;
@@ -103,6 +106,10 @@ void smtp_out_printf(struct smtp_session *s, const char *fmt, ...)
 }
 
 /* reply_v - append "code enh text CRLF"; enh may be NULL */
+
+static void reply_v(struct smtp_session *s, int code, const char *enh,
+		    const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
 
 static void reply_v(struct smtp_session *s, int code, const char *enh,
 		    const char *fmt, va_list ap)
