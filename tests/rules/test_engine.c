@@ -326,6 +326,115 @@ static void test_two_messages_in_progress_on_one_worker_do_not_mix(
 	engine_msg_free(b);
 }
 
+/* scan_with - one message under a rule set of its own, whole */
+static void scan_with(const char *rules, const struct envelope *env,
+		      const char *msg, struct outcome *o, char *reroute,
+		      char *bcc)
+{
+	struct rules_error err;
+	struct ruleset *rs = rules_load_buffer("t.rules", rules, strlen(rules),
+					       &err);
+	struct engine_worker *w;
+	struct engine_msg *m;
+	struct verdict v;
+
+	if (rs == NULL)
+		fail_msg("%s:%d: %s", err.file, err.line, err.msg);
+	w = engine_worker_new(rs);
+	assert_non_null(w);
+	m = engine_msg_begin(w, rs, env);
+	assert_non_null(m);
+	assert_int_equal(engine_msg_feed(m, msg, strlen(msg)), 0);
+	assert_int_equal(engine_msg_end(m, &v), 0);
+	memset(o, 0, sizeof(*o));
+	o->action = v.action;
+	o->score = v.score;
+	for (size_t i = 0; i < v.nmatches; i++) {
+		strncat(o->ids, v.matches[i].rule_id,
+			sizeof(o->ids) - strlen(o->ids) - 2);
+		strcat(o->ids, " ");
+	}
+	if (reroute != NULL)
+		strcpy(reroute, v.reroute);
+	if (bcc != NULL)
+		strcpy(bcc, v.bcc);
+	engine_msg_free(m);
+	engine_worker_free(w);
+	rules_free(rs);
+}
+
+/* attachment_msg - a message with one base64 attachment "U0VDUkVU" */
+static void attachment_msg(char *buf, size_t size, const char *filename)
+{
+	snprintf(buf, size,
+		 "Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe_from_the_WINNER?=\r\n"
+		 "MIME-Version: 1.0\r\n"
+		 "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+		 "--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
+		 "--b\r\nContent-Type: application/octet-stream\r\n"
+		 "Content-Transfer-Encoding: base64\r\n"
+		 "Content-Disposition: attachment; filename=\"%s\"\r\n\r\n"
+		 "U0VDUkVU\r\n--b--\r\n", filename);
+}
+
+static const char cond_rules[] =
+	"rule SECRET_BIN\n scope attachment\n literal SECRET\n ext bin\n"
+	" score 7\nend\n"
+	"rule ISO_TO_MANY\n scope message\n ext iso\n rcpt-count-min 2\n"
+	" score 1\n reroute review@example.com\n bcc audit@example.com\nend\n"
+	"rule SUBJ_GRUSS\n scope header\n field subject\n"
+	" regex /grüße from the winner/iu\n score 2\nend\n";
+
+/* test_pattern_rule_with_condition_needs_both - literal and extension */
+static void test_pattern_rule_with_condition_needs_both(void **state)
+{
+	static const char *one[] = {"a@example.net"};
+	struct envelope env = {"", "", "", "", one, 1};
+	char    msg[1024];
+	struct outcome o;
+
+	(void) state;
+	attachment_msg(msg, sizeof(msg), "data.BIN");
+	scan_with(cond_rules, &env, msg, &o, NULL, NULL);
+	assert_true(has_id(o.ids, "SECRET_BIN"));
+	attachment_msg(msg, sizeof(msg), "data.dat");
+	scan_with(cond_rules, &env, msg, &o, NULL, NULL);
+	assert_false(has_id(o.ids, "SECRET_BIN"));
+}
+
+/* test_message_rule_any_attachment_and_relay_addresses - reroute, bcc */
+static void test_message_rule_any_attachment_and_relay_addresses(void **state)
+{
+	static const char *two[] = {"a@example.net", "b@example.net"};
+	struct envelope env = {"", "", "", "", two, 2};
+	char    msg[1024], reroute[256], bcc[256];
+	struct outcome o;
+
+	(void) state;
+	attachment_msg(msg, sizeof(msg), "disk.iso");
+	scan_with(cond_rules, &env, msg, &o, reroute, bcc);
+	assert_true(has_id(o.ids, "ISO_TO_MANY"));
+	assert_string_equal(reroute, "review@example.com");
+	assert_string_equal(bcc, "audit@example.com");
+	env.nrcpt = 1;
+	scan_with(cond_rules, &env, msg, &o, reroute, bcc);
+	assert_false(has_id(o.ids, "ISO_TO_MANY"));
+	assert_string_equal(reroute, "");
+}
+
+/* test_header_rule_sees_the_decoded_utf8_value - RFC 2047 undone */
+static void test_header_rule_sees_the_decoded_utf8_value(void **state)
+{
+	struct envelope env = {"", "", "", "", NULL, 0};
+	char    msg[1024];
+	struct outcome o;
+
+	(void) state;
+	attachment_msg(msg, sizeof(msg), "x.txt");
+	scan_with(cond_rules, &env, msg, &o, NULL, NULL);
+	assert_true(has_id(o.ids, "SUBJ_GRUSS"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -334,6 +443,9 @@ int main(void)
 		cmocka_unit_test(test_verdict_names_policy_and_reply),
 		cmocka_unit_test(test_worker_is_reusable_after_an_abandoned_message),
 		cmocka_unit_test(test_two_messages_in_progress_on_one_worker_do_not_mix),
+		cmocka_unit_test(test_pattern_rule_with_condition_needs_both),
+		cmocka_unit_test(test_message_rule_any_attachment_and_relay_addresses),
+		cmocka_unit_test(test_header_rule_sees_the_decoded_utf8_value),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
