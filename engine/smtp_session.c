@@ -446,6 +446,8 @@ int smtp_session_message_result(struct smtp_session *s, int code,
 	}
 	smtp_text_clean(clean, sizeof(clean), text);
 	smtp_reply(s, code, enhanced, "%s", clean);
+	if (code < 300)
+		s->junk = 0;	/* a client that delivers is not idling */
 	smtp_txn_reset(s);
 	smtp_cmd_deadline(s, now_ms);
 	if (code == 421)

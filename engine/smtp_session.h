@@ -141,8 +141,10 @@
  *	session closes. smtp_session_deadline() gives the next expiry for a
  *	timer wheel; smtp_session_tick() and smtp_session_input() act on it.
  *
- *	Sessions end with 421 4.7.0 after errors_max 5xx replies to commands
- *	or junk_max NOOP/RSET/VRFY/HELP commands.
+ *	Sessions end with 421 4.7.0 after errors_max 5xx replies to commands,
+ *	or after junk_max NOOP/RSET/VRFY/EXPN/HELP commands without a message
+ *	accepted in between (the count restarts at each 2xx message result,
+ *	as Postfix's smtpd_junk_command_limit does).
  *
  * DIAGNOSTICS
  *	smtp_session_init() returns -1 with errno EINVAL when cfg exceeds the
