@@ -9,7 +9,7 @@ CASE is one of:
   closed_port      SYN to a port nobody listens on: RST|ACK, ack = seq + 1
   rst_challenge    in-window RST with inexact sequence: challenge ACK, the
                    connection survives; out-of-window RST: ignored
-  syn_flood        a burst of SYNs from unanswered ports: SYN cookies
+  syn_flood        a burst of SYNs from unreachable sources: SYN cookies
                    (checked by the caller's counters), and an established
                    connection keeps working during and after
 
@@ -124,10 +124,12 @@ def rst_challenge(iface, ip, mac):
 
 def syn_flood(iface, ip, mac, count=2000):
     s, sport, _ = connect_and_learn(iface, ip)
-    src = s.getsockname()[0]
-    base = random.randint(20000, 30000)
-    flood = [eth(mac) / IP(src=src, dst=ip) / TCP(sport=base + i, dport=7, flags="S",
-                                                  seq=random.getrandbits(32))
+    # Sources in 198.19.0.0/16: off the server's prefix and it has no
+    # gateway, so its SYN-ACKs go nowhere and nobody answers them with RST;
+    # the half-open connections stay until the backlog is full.
+    flood = [eth(mac) / IP(src="198.19.%d.%d" % (i >> 8 & 255, i & 255), dst=ip) /
+             TCP(sport=random.randint(1024, 65535), dport=7, flags="S",
+                 seq=random.getrandbits(32))
              for i in range(count)]
     sendp(flood, iface=iface)
     echo_ok(s, "a SYN flood")
