@@ -243,6 +243,10 @@ static void test_dsn_and_body_parameters_are_carried(void **state)
 	assert_int_equal(h->f.last_notify,
 			 SMTP_NOTIFY_SUCCESS | SMTP_NOTIFY_FAILURE);
 	assert_int_equal(h->f.last_nrcpt, 2);
+	assert_int_equal(h->f.last_txn.client_port, 40000);
+	assert_true(h->f.last_txn.esmtp);
+	assert_false(h->f.last_txn.bdat);
+	assert_int_equal(h->f.last_txn.size, 4);
 }
 
 static void test_pipelined_batch_replies_in_order(void **state)
