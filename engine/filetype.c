@@ -72,6 +72,14 @@ static const struct magic magics[] = {
 	M("GIF87a", FT_GIF), M("GIF89a", FT_GIF),
 };
 
+/* First bytes of the magics above. */
+static const uint8_t magic_first[256] = {
+	['M'] = 1, [0x7F] = 1, [0xFE] = 1, [0xCE] = 1, [0xCF] = 1,
+	[0xCA] = 1, ['R'] = 1, ['7'] = 1, [0x1F] = 1, ['B'] = 1, [0xFD] = 1,
+	[0xD0] = 1, ['{'] = 1, ['#'] = 1, ['L'] = 1, [0xFF] = 1, [0x89] = 1,
+	['G'] = 1,
+};
+
 /* zip_type - ZIP or OOXML, from the first local file name */
 static enum filetype zip_type(const uint8_t *h, size_t len)
 {
@@ -173,14 +181,19 @@ enum filetype filetype_detect(const uint8_t *head, size_t len)
 	}
 	if (len >= 4 && memcmp(head, "PK\x03\x04", 4) == 0)
 		return zip_type(head, len);
-	for (i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
-		if (len >= magics[i].len &&
-		    memcmp(head, magics[i].bytes, magics[i].len) == 0)
-			return magics[i].type;
+	/* Only bytes that open a signature are worth the table walk. */
+	if (magic_first[head[0]]) {
+		for (i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
+			if (len >= magics[i].len &&
+			    memcmp(head, magics[i].bytes, magics[i].len) == 0)
+				return magics[i].type;
+	}
 	size_t win = len < FILETYPE_PDF_WINDOW ? len : FILETYPE_PDF_WINDOW;
 
-	if (win >= 5 && memmem(head, win, "%PDF-", 5) != NULL)
-		return FT_PDF;
+	for (const uint8_t *pc = memchr(head, '%', win); pc != NULL;
+	     pc = memchr(pc + 1, '%', (size_t) (head + win - pc - 1)))
+		if (head + win - pc >= 5 && memcmp(pc, "%PDF-", 5) == 0)
+			return FT_PDF;
 	if (len >= FILETYPE_ISO_OFFSET + 5 &&
 	    memcmp(head + FILETYPE_ISO_OFFSET, "CD001", 5) == 0)
 		return FT_ISO;

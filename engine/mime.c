@@ -418,10 +418,11 @@ static void end_part(struct mime_parser *p)
 	p->cand_mode = 0;
 }
 
-/* is_name - whether a field name is `want` (ASCII, any case) */
+/* is_name - whether a field name is `want` (lower case ASCII) */
 static int is_name(const char *f, size_t n, const char *want)
 {
-	return n == strlen(want) && strncasecmp(f, want, n) == 0;
+	return n == strlen(want) && (f[0] | 0x20) == want[0] &&
+	       strncasecmp(f, want, n) == 0;
 }
 
 /* finish_field - report the unfolded field and take its meaning */
@@ -603,8 +604,12 @@ static size_t header_feed(struct mime_parser *p, const uint8_t *b,
 				p->hl = HL_VALUE;
 			} else if (c > 0x20 && c < 0x7F &&
 				   p->nname < MIME_HDR_NAME_MAX) {
-				p->name[p->nname++] = (char) c;
-				i++;
+				/* the rest of the name in one go */
+				do {
+					p->name[p->nname++] = (char) b[i++];
+				} while (i < len && b[i] > 0x20 && b[i] < 0x7F &&
+					 b[i] != ':' &&
+					 p->nname < MIME_HDR_NAME_MAX);
 			} else if (c == ' ' && p->nname == 4 &&
 				   memcmp(p->name, "From", 4) == 0) {
 				/* mbox "From " envelope line */

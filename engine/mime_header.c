@@ -133,7 +133,8 @@ static int name_kind(const char *nm, size_t nn, const char *target,
 {
 	size_t tl = strlen(target);
 
-	if (nn < tl || strncasecmp(nm, target, tl) != 0)
+	if (nn < tl || (nm[0] | 0x20) != target[0] ||
+	    strncasecmp(nm, target, tl) != 0)
 		return 0;
 	if (nn == tl)
 		return 1;
@@ -192,18 +193,27 @@ none:
 	return 0;
 }
 
-/*
- * param_get - value of parameter target, decoded to UTF-8; -1 if absent
- */
-static int param_get(const char *v, size_t len, const char *target,
-		     char *out, size_t cap)
-{
+/* What is known of one wanted parameter while the value is scanned. */
+struct param_find {
+	const char *target;
+	const char *plain, *ext;
+	size_t plain_len, ext_len;
+	uint64_t have;		/* which seg[] are set */
+	unsigned nseg;
 	struct param_seg seg[MIME_2231_SEGMENTS_MAX];
-	const char *plain = NULL, *ext = NULL;
-	size_t plain_len = 0, ext_len = 0, i = seg_end(v, len, 0);
-	unsigned nseg = 0;
+};
 
-	memset(seg, 0, sizeof(seg));
+/* params_scan - one pass over the parameters for every wanted name */
+static void params_scan(const char *v, size_t len, struct param_find *f,
+			int nf)
+{
+	size_t i = seg_end(v, len, 0);
+
+	for (int t = 0; t < nf; t++) {
+		f[t].plain = f[t].ext = NULL;
+		f[t].have = 0;
+		f[t].nseg = 0;
+	}
 	while (i < len) {
 		size_t s = i + 1, e = seg_end(v, len, s);
 		const char *eq = memchr(v + s, '=', e - s);
@@ -213,45 +223,60 @@ static int param_get(const char *v, size_t len, const char *target,
 			continue;
 		const char *nm = v + s, *val = eq + 1;
 		size_t nn = (size_t) (eq - nm), vn = (size_t) (v + e - val);
-		unsigned idx = 0;
-		int enc = 0;
 
 		trim(&nm, &nn);
 		trim(&val, &vn);
-		switch (name_kind(nm, nn, target, &idx, &enc)) {
-		case 1:
-			if (plain == NULL) {
-				plain = val;
-				plain_len = vn;
+		for (int t = 0; t < nf; t++) {
+			struct param_find *pf = &f[t];
+			unsigned idx = 0;
+			int enc = 0;
+
+			switch (name_kind(nm, nn, pf->target, &idx, &enc)) {
+			case 1:
+				if (pf->plain == NULL) {
+					pf->plain = val;
+					pf->plain_len = vn;
+				}
+				break;
+			case 2:
+				if (pf->ext == NULL) {
+					pf->ext = val;
+					pf->ext_len = vn;
+				}
+				break;
+			case 3:
+				if (idx < MIME_2231_SEGMENTS_MAX &&
+				    !(pf->have & 1ULL << idx)) {
+					pf->have |= 1ULL << idx;
+					pf->seg[idx].v = val;
+					pf->seg[idx].len = vn;
+					pf->seg[idx].encoded = enc;
+					if (idx + 1 > pf->nseg)
+						pf->nseg = idx + 1;
+				}
+				break;
 			}
-			break;
-		case 2:
-			if (ext == NULL) {
-				ext = val;
-				ext_len = vn;
-			}
-			break;
-		case 3:
-			if (idx < MIME_2231_SEGMENTS_MAX && seg[idx].v == NULL) {
-				seg[idx].v = val;
-				seg[idx].len = vn;
-				seg[idx].encoded = enc;
-				if (idx + 1 > nseg)
-					nseg = idx + 1;
-			}
-			break;
 		}
 	}
+}
+
+/*
+ * param_value - a scanned parameter decoded to UTF-8; -1 if absent.
+ * The RFC 2231 form (continuations, then name*=) wins over name=.
+ */
+static int param_value(const struct param_find *pf, char *out, size_t cap)
+{
 	char charset[MIME_CHARSET_MAX] = "us-ascii";
 	char raw[MIME_HDR_PARAM_MAX];
 	size_t used = 0;
 
-	if (seg[0].v != NULL) {
-		for (unsigned k = 0; k < nseg && seg[k].v; k++) {
-			const char *sv = seg[k].v;
-			size_t sn = seg[k].len;
+	if (pf->have & 1) {
+		for (unsigned k = 0; k < pf->nseg && (pf->have & 1ULL << k);
+		     k++) {
+			const char *sv = pf->seg[k].v;
+			size_t sn = pf->seg[k].len;
 
-			if (seg[k].encoded) {
+			if (pf->seg[k].encoded) {
 				if (k == 0) {
 					size_t off = split_ext(sv, sn, charset,
 							       sizeof(charset));
@@ -273,16 +298,16 @@ static int param_get(const char *v, size_t len, const char *target,
 		ext_decode(raw, used, 0, charset, out, cap);
 		return 0;
 	}
-	if (ext != NULL) {
+	if (pf->ext != NULL) {
 		char tmp[MIME_HDR_PARAM_MAX];
-		size_t tn = unquote(ext, ext_len, tmp, sizeof(tmp));
+		size_t tn = unquote(pf->ext, pf->ext_len, tmp, sizeof(tmp));
 		size_t off = split_ext(tmp, tn, charset, sizeof(charset));
 
 		ext_decode(tmp + off, tn - off, 1, charset, out, cap);
 		return 0;
 	}
-	if (plain != NULL) {
-		unquote(plain, plain_len, out, cap);
+	if (pf->plain != NULL) {
+		unquote(pf->plain, pf->plain_len, out, cap);
 		return 0;
 	}
 	return -1;
@@ -336,9 +361,19 @@ void mime_hdr_content_type(const char *v, size_t len,
 	} else {
 		lower_copy(hi->ctype, sizeof(hi->ctype), t, tn);
 	}
-	if (param_get(v, len, "charset", buf, sizeof(buf)) == 0)
+	struct param_find pf[3];	/* not zeroed: params_scan sets it up */
+
+	pf[0].target = "charset";
+	pf[1].target = "name";
+	pf[2].target = "boundary";
+
+	/* only a multipart has a boundary worth the look */
+	params_scan(v, len, pf, strncmp(hi->ctype, "multipart/", 10) == 0 ?
+		    3 : 2);
+	if (param_value(&pf[0], buf, sizeof(buf)) == 0)
 		lower_copy(hi->charset, sizeof(hi->charset), buf, strlen(buf));
-	if (param_get(v, len, "boundary", buf, sizeof(buf)) == 0) {
+	if (pf[2].target && strncmp(hi->ctype, "multipart/", 10) == 0 &&
+	    param_value(&pf[2], buf, sizeof(buf)) == 0) {
 		size_t bn = strlen(buf);
 
 		/* Python's get_boundary() rstrips; so do we */
@@ -350,7 +385,7 @@ void mime_hdr_content_type(const char *v, size_t len,
 			hi->have_boundary = 1;
 		}
 	}
-	if (param_get(v, len, "name", buf, sizeof(buf)) == 0) {
+	if (param_value(&pf[1], buf, sizeof(buf)) == 0) {
 		set_filename(hi->ct_name, buf);
 		hi->have_ct_name = 1;
 	}
@@ -370,7 +405,12 @@ void mime_hdr_disposition(const char *v, size_t len,
 		hi->disposition = MIME_DISP_INLINE;
 	else
 		hi->disposition = MIME_DISP_ATTACHMENT;	/* RFC 2183 2.8 */
-	if (param_get(v, len, "filename", buf, sizeof(buf)) == 0) {
+	struct param_find pf;
+
+	pf.target = "filename";
+
+	params_scan(v, len, &pf, 1);
+	if (param_value(&pf, buf, sizeof(buf)) == 0) {
 		set_filename(hi->disp_filename, buf);
 		hi->have_disp_filename = 1;
 	}

@@ -56,7 +56,13 @@ static int url_char(uint8_t c)
 {
 	if (c <= 0x20 || c == 0x7F)
 		return 0;
-	return strchr("\"'<>`{}|\\^", c) == NULL;
+	switch (c) {
+	case '"': case '\'': case '<': case '>': case '`': case '{': case '}':
+	case '|': case '\\': case '^':
+		return 0;
+	default:
+		return 1;
+	}
 }
 
 /* lower - ASCII lower case */
@@ -147,6 +153,13 @@ static void url_byte(struct url_scan *u, uint8_t c, url_emit_fn emit,
 				u->match = 0;
 				return;
 			}
+		return;
+	}
+	if (u->match == 1) {
+		/* the common miss ("he", "wi"): c alone may start a prefix */
+		u->match = 0;
+		u->last = (uint8_t) u->ubuf[0];
+		url_byte(u, c, emit, ctx);
 		return;
 	}
 	/* Mismatch: a prefix may start inside what was matched ("wwww."). */
@@ -268,6 +281,31 @@ void url_scan_run(struct url_scan *u, const uint8_t *text, size_t len,
 	const uint8_t *p = text, *end = text + len;
 
 	while (p < end) {
+		if (u->in_url && !u->cut && u->nent == 0) {
+			/* the body of a URL: copy the run of URL bytes */
+			const uint8_t *q = p;
+
+			while (q < end && url_char(*q) && !(u->html && *q == '&'))
+				q++;
+			size_t n = (size_t) (q - p), room = MIME_URL_MAX - u->ulen;
+
+			if (n > room)
+				n = room;
+			memcpy(u->ubuf + u->ulen, p, n);
+			u->ulen += n;
+			if (n)
+				u->last = p[n - 1];
+			p += n;
+			if (u->ulen == MIME_URL_MAX) {
+				if (emit)
+					emit(ctx, u->ubuf, u->ulen, 1);
+				u->cut = 1;
+			}
+			if (p == end)
+				break;
+			if (n)
+				continue;
+		}
 		if (!u->in_url && u->match == 0 && u->nent == 0) {
 			const uint8_t *s = p;
 
