@@ -39,6 +39,18 @@
  *	base64 or quoted-printable encoding is decoded as a leaf instead, so
  *	its content is still scanned.
  *
+ *	A multipart whose first boundary never comes (wrong or missing
+ *	boundary line) becomes a leaf holding its preamble (up to
+ *	MIME_PREAMBLE_MAX bytes), flagged MIME_F_UNTERMINATED, as Python's
+ *	email package does, so the text is still scanned. Repeated boundary
+ *	lines ("--b" right after "--b") make no empty part. To allow both,
+ *	part_begin of a leaf or multipart is called when its first body
+ *	byte or first boundary arrives (or at its end), never before its
+ *	header fields; a message/rfc822 part is announced at once.
+ *
+ *	Body lines, boundaries and the leaf pipeline live in mime_body.c;
+ *	the shared state in mime_parser.h.
+ *
  *	Memory: the parts array (grown by doubling, at most lim->max_parts)
  *	and fixed buffers allocated by mime_parser_new(); nothing per
  *	message or per part.
@@ -48,74 +60,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "mime_int.h"
-
-#define MIME_HDR_NAME_MAX	256	/* longer "names" make a body line */
-#define MIME_CAND_MAX		(2 + MIME_HDR_BOUNDARY_STORE + 2 + 128)
-#define MIME_SLICE		16384	/* encoded bytes decoded per step */
-#define MIME_PARTS_INITIAL	16
-#define MIME_PREAMBLE_MAX	4096	/* preamble kept in case it is the body */
-
-enum mime_state { ST_HEADER, ST_BODY, ST_STOPPED };
-enum mime_hline { HL_START, HL_NAME, HL_VALUE, HL_SKIP, HL_CR };
-
-struct mime_level {
-	int part;		/* the multipart part */
-	int started;		/* first boundary seen */
-	size_t blen;
-	char boundary[MIME_HDR_BOUNDARY_STORE + 1];
-};
-
-struct mime_parser {
-	struct mime_limits lim;
-	struct mime_callbacks cb;
-	void *ctx;
-	struct mime_part *parts;
-	size_t nparts, cap;
-	struct mime_level *levels;
-	unsigned nlevels;
-	uint64_t off;		/* input bytes consumed */
-	uint64_t base;		/* offset of the slice being parsed */
-	int cur;		/* part being read; -1 after the last */
-	int leaf;		/* body bytes go to cur's decoder */
-	int err;		/* sticky errno once the parse stopped */
-	int announced;		/* part_begin was called for cur */
-	int fresh;		/* cur: no header, first line was not one */
-	enum mime_state st;
-
-	/* header block */
-	enum mime_hline hl;
-	unsigned hlines;
-	uint64_t line_off;
-	char name[MIME_HDR_NAME_MAX];
-	size_t nname;
-	char *field;		/* "Name:value", lim.max_header + 1 */
-	size_t nfield;
-	int field_open, field_cut;
-	char *scratch;		/* decoded value */
-	struct mime_hdr_info hi;
-
-	/* body lines */
-	int bol;
-	uint8_t eol[2];
-	size_t neol;
-	int cand_mode;
-	char cand[MIME_CAND_MAX];
-	size_t ncand;
-
-	/* leaf pipeline */
-	struct decode_b64 b64;
-	struct decode_qp qp;
-	struct charset_conv conv;
-	struct url_scan url;
-	uint8_t head[FILETYPE_HEAD_MAX];
-	int pre_part;		/* multipart still before its first boundary */
-	size_t npre;
-	uint8_t pre[MIME_PREAMBLE_MAX];
-	size_t nhead;
-	uint8_t dbuf[DECODE_QP_OUT_MAX(MIME_SLICE)];
-	uint8_t tbuf[CHARSET_OUT_MAX(MIME_SLICE)];
-};
+#include "mime_parser.h"
 
 static size_t feed_some(struct mime_parser *p, const uint8_t *b, size_t len);
 
@@ -162,8 +107,8 @@ static void header_begin(struct mime_parser *p)
 	p->leaf = 0;
 }
 
-/* new_part - add a part under parent, starting at input offset off */
-static int new_part(struct mime_parser *p, int parent, uint64_t off)
+/* mime_new_part - add a part under parent, starting at input offset off */
+int mime_new_part(struct mime_parser *p, int parent, uint64_t off)
 {
 	struct mime_part *mp;
 
@@ -206,190 +151,8 @@ static int new_part(struct mime_parser *p, int parent, uint64_t off)
 	return 0;
 }
 
-/* announce - part_begin for cur, once */
-static void announce(struct mime_parser *p)
-{
-	if (!p->announced) {
-		p->announced = 1;
-		if (p->cb.part_begin)
-			p->cb.part_begin(p->ctx, &p->parts[p->cur]);
-	}
-}
-
-/* url_emit - a URL found in the current leaf */
-static void url_emit(void *ctx, const char *url, size_t len, int cut)
-{
-	struct mime_parser *p = ctx;
-	struct mime_part *mp = &p->parts[p->cur];
-
-	if (cut)
-		mp->flags |= MIME_F_URL_TOOLONG;
-	if (p->cb.url)
-		p->cb.url(p->ctx, mp, url, len);
-}
-
-/* deliver - decoded bytes of the current leaf to the callbacks */
-static void deliver(struct mime_parser *p, const uint8_t *d, size_t n)
-{
-	struct mime_part *mp = &p->parts[p->cur];
-
-	if (n == 0)
-		return;
-	mp->decoded_size += n;
-	if (p->nhead < FILETYPE_HEAD_MAX) {
-		size_t k = FILETYPE_HEAD_MAX - p->nhead;
-
-		if (k > n)
-			k = n;
-		memcpy(p->head + p->nhead, d, k);
-		p->nhead += k;
-	}
-	if (p->cb.part_data)
-		p->cb.part_data(p->ctx, mp, d, n);
-	if (!mp->is_text)
-		return;
-	/* Valid UTF-8 is handed on as it is: same pointer, same length. */
-	if (p->conv.cs == CHARSET_UNKNOWN || (p->conv.cs == CHARSET_UTF8 &&
-	    p->conv.npend == 0 && charset_utf8_valid(d, n) == n)) {
-		if (p->cb.part_text)
-			p->cb.part_text(p->ctx, mp, d, n);
-		url_scan_run(&p->url, d, n, url_emit, p);
-		return;
-	}
-	for (size_t o = 0; o < n; o += MIME_SLICE) {
-		size_t k = n - o < MIME_SLICE ? n - o : MIME_SLICE, tn;
-		const uint8_t *t = charset_run(&p->conv, d + o, k, p->tbuf, &tn);
-
-		if (tn && p->cb.part_text)
-			p->cb.part_text(p->ctx, mp, t, tn);
-		url_scan_run(&p->url, t, tn, url_emit, p);
-	}
-}
-
-/* leaf_data - encoded body bytes of the current leaf */
-static void leaf_data(struct mime_parser *p, const uint8_t *d, size_t n)
-{
-	struct mime_part *mp = &p->parts[p->cur];
-
-	announce(p);
-	mp->raw_size += n;
-	switch (mp->encoding) {
-	case MIME_ENC_BASE64:
-		for (size_t o = 0; o < n; o += MIME_SLICE) {
-			size_t k = n - o < MIME_SLICE ? n - o : MIME_SLICE;
-
-			deliver(p, p->dbuf, decode_b64_run(&p->b64, d + o, k,
-							   p->dbuf));
-		}
-		break;
-	case MIME_ENC_QP:
-		for (size_t o = 0; o < n; o += MIME_SLICE) {
-			size_t k = n - o < MIME_SLICE ? n - o : MIME_SLICE;
-
-			deliver(p, p->dbuf, decode_qp_run(&p->qp, d + o, k,
-							  p->dbuf));
-		}
-		break;
-	default:
-		deliver(p, d, n);
-		break;
-	}
-}
-
-/* body_emit - body bytes: to the leaf, or dropped (preamble, epilogue) */
-static void body_emit(struct mime_parser *p, const uint8_t *d, size_t n)
-{
-	if (p->leaf && n) {
-		leaf_data(p, d, n);
-	} else if (p->pre_part >= 0 && p->pre_part == p->cur) {
-		size_t k = MIME_PREAMBLE_MAX - p->npre;
-
-		if (k > n)
-			k = n;
-		memcpy(p->pre + p->npre, d, k);
-		p->npre += k;
-		if (k < n)
-			p->parts[p->cur].flags |= MIME_F_TRUNCATED;
-	}
-}
-
-/* flush_eol - a held line end turned out to be data */
-static void flush_eol(struct mime_parser *p)
-{
-	if (p->neol) {
-		size_t n = p->neol;
-
-		p->neol = 0;
-		body_emit(p, p->eol, n);
-	}
-}
-
-/* leaf_end - flush the decoders of the current leaf */
-static void leaf_end(struct mime_parser *p)
-{
-	struct mime_part *mp = &p->parts[p->cur];
-
-	if (mp->encoding == MIME_ENC_BASE64) {
-		deliver(p, p->dbuf, decode_b64_finish(&p->b64, p->dbuf));
-		if (p->b64.bad)
-			mp->flags |= MIME_F_BAD_BASE64;
-	} else if (mp->encoding == MIME_ENC_QP) {
-		deliver(p, p->dbuf, decode_qp_finish(&p->qp, p->dbuf));
-		if (p->qp.bad)
-			mp->flags |= MIME_F_BAD_QP;
-	}
-	if (mp->is_text) {
-		size_t tn = charset_finish(&p->conv, p->tbuf);
-
-		if (tn && p->cb.part_text)
-			p->cb.part_text(p->ctx, mp, p->tbuf, tn);
-		url_scan_run(&p->url, p->tbuf, tn, url_emit, p);
-		url_scan_finish(&p->url, url_emit, p);
-	}
-	mp->detected_type = filetype_detect(p->head, p->nhead);
-	p->leaf = 0;
-}
-
-/* leaf_begin - set up the decoders of a leaf */
-static void leaf_begin(struct mime_parser *p, struct mime_part *mp)
-{
-	decode_b64_init(&p->b64);
-	decode_qp_init(&p->qp);
-	p->nhead = 0;
-	p->leaf = 1;
-	if (mp->is_text) {
-		int cs = charset_lookup(mp->charset);
-
-		if (cs == CHARSET_UNKNOWN)
-			mp->flags |= MIME_F_BAD_CHARSET;
-		charset_init(&p->conv, cs);
-		url_scan_init(&p->url, strcmp(mp->content_type,
-					      "text/html") == 0);
-	}
-}
-
-/*
- * preamble_to_leaf - a multipart ended before its first boundary: like
- * Python's email package (and so that its bytes are scanned), it becomes
- * a leaf whose body is the text read so far
- */
-static void preamble_to_leaf(struct mime_parser *p)
-{
-	struct mime_part *mp = &p->parts[p->cur];
-
-	p->pre_part = -1;
-	mp->is_multipart = 0;
-	mp->flags |= MIME_F_UNTERMINATED;
-	if (p->nlevels && p->levels[p->nlevels - 1].part == p->cur)
-		p->nlevels--;
-	leaf_begin(p, mp);
-	announce(p);
-	leaf_data(p, p->pre, p->npre);
-	p->npre = 0;
-}
-
-/* end_part - part cur is complete; cur moves to its parent */
-static void end_part(struct mime_parser *p)
+/* mime_end_part - part cur is complete; cur moves to its parent */
+void mime_end_part(struct mime_parser *p)
 {
 	struct mime_part *mp = &p->parts[p->cur];
 
@@ -397,11 +160,11 @@ static void end_part(struct mime_parser *p)
 		/* Input or an enclosing boundary cut the header block. */
 		mp->flags |= MIME_F_TRUNCATED;
 	} else if (p->pre_part == p->cur) {
-		preamble_to_leaf(p);
+		mime_preamble_to_leaf(p);
 	}
-	announce(p);
+	mime_announce(p);
 	if (p->leaf)
-		leaf_end(p);
+		mime_leaf_end(p);
 	if (mp->is_multipart && p->nlevels &&
 	    p->levels[p->nlevels - 1].part == p->cur) {
 		mp->flags |= MIME_F_UNTERMINATED;
@@ -514,15 +277,15 @@ static void headers_done(struct mime_parser *p, uint64_t body_off)
 		   mp->encoding != MIME_ENC_QP) {
 		if (depth_ok) {
 			mp->is_message = 1;
-			announce(p);
-			new_part(p, mp->id, body_off);
+			mime_announce(p);
+			mime_new_part(p, mp->id, body_off);
 			return;
 		}
 		mp->flags |= MIME_F_DEPTH_EXCEEDED;
 	}
 	mp->is_text = strncmp(mp->content_type, "text/", 5) == 0;
 	/* announced with its first byte or its end: see boundary() */
-	leaf_begin(p, mp);
+	mime_leaf_begin(p, mp);
 }
 
 /* pushback - a line that is not a header goes to the body */
@@ -650,243 +413,6 @@ static size_t header_feed(struct mime_parser *p, const uint8_t *b,
 	return i;
 }
 
-/* match_line - which open boundary a whole line is; -1 if none */
-static int match_line(const struct mime_parser *p, const char *s, size_t n,
-		      int *close)
-{
-	if (n && s[n - 1] == '\r')
-		n--;
-	if (n < 3 || s[0] != '-' || s[1] != '-')
-		return -1;
-	for (int k = (int) p->nlevels - 1; k >= 0; k--) {
-		const struct mime_level *lv = &p->levels[k];
-		size_t j = 2 + lv->blen;
-
-		if (n < j || memcmp(s + 2, lv->boundary, lv->blen) != 0)
-			continue;
-		*close = 0;
-		if (n >= j + 2 && s[j] == '-' && s[j + 1] == '-') {
-			*close = 1;
-			j += 2;
-		}
-		while (j < n && (s[j] == ' ' || s[j] == '\t'))
-			j++;
-		if (j == n)
-			return k;
-	}
-	return -1;
-}
-
-/* cand_possible - whether a line start may still become a boundary */
-static int cand_possible(const struct mime_parser *p, const char *s,
-			 size_t n)
-{
-	for (int k = (int) p->nlevels - 1; k >= 0; k--) {
-		const struct mime_level *lv = &p->levels[k];
-		size_t j = 2 + lv->blen, m = n < j ? n : j, i;
-
-		if (m >= 1 && s[0] != '-')
-			continue;
-		if (m >= 2 && s[1] != '-')
-			continue;
-		if (m > 2 && memcmp(s + 2, lv->boundary, m - 2) != 0)
-			continue;
-		if (n <= j)
-			return 1;
-		i = j;
-		if (s[i] == '-') {
-			if (n == i + 1)
-				return 1;
-			if (s[i + 1] != '-')
-				continue;
-			i += 2;
-		}
-		while (i < n && (s[i] == ' ' || s[i] == '\t'))
-			i++;
-		if (i == n || (i == n - 1 && s[i] == '\r'))
-			return 1;
-	}
-	return 0;
-}
-
-/* boundary - a boundary line of level k was read */
-static void boundary(struct mime_parser *p, int k, int close,
-		     uint64_t next_off)
-{
-	struct mime_level *lv = &p->levels[k];
-	int mp = lv->part;
-
-	/* A preamble that turns out to be a body keeps its last line end. */
-	if (p->pre_part >= 0 && p->pre_part == p->cur)
-		flush_eol(p);
-	p->neol = 0;
-	/*
-	 * "--b" right after "--b": no part in between (Python's email
-	 * package reads repeated boundaries as one). The empty part was
-	 * never announced, so it can be taken back.
-	 */
-	if (!close && p->fresh && !p->announced && p->cur >= 0 &&
-	    p->parts[p->cur].parent == mp && p->cur == (int) p->nparts - 1 &&
-	    p->parts[p->cur].raw_size == 0) {
-		p->nparts--;
-		p->cur = mp;
-		p->leaf = 0;
-		p->announced = 1;
-	}
-	while (p->cur != mp && p->cur >= 0)
-		end_part(p);
-	p->nlevels = (unsigned) k + 1;
-	if (close) {
-		if (p->pre_part != mp)
-			p->nlevels = (unsigned) k;
-		end_part(p);
-		return;
-	}
-	if (p->pre_part == mp) {
-		p->pre_part = -1;
-		announce(p);
-	}
-	lv->started = 1;
-	new_part(p, mp, next_off);
-}
-
-/* body_feed - body bytes; returns bytes consumed */
-static size_t body_feed(struct mime_parser *p, const uint8_t *b, size_t len)
-{
-	size_t i = 0;
-
-	if (p->nlevels == 0) {
-		/* No boundary can end this body: take everything. */
-		flush_eol(p);
-		body_emit(p, b, len);
-		p->bol = 0;
-		return len;
-	}
-	while (i < len) {
-		if (p->cand_mode) {
-			uint8_t c = b[i++];
-			int close, k;
-
-			if (c == '\n') {
-				k = match_line(p, p->cand, p->ncand, &close);
-				if (k >= 0) {
-					boundary(p, k, close, p->base + i);
-					return i;
-				}
-				/* Not a boundary: held bytes are data. */
-				flush_eol(p);
-				size_t n = p->ncand;
-
-				p->eol[0] = '\n';
-				p->neol = 1;
-				if (n && p->cand[n - 1] == '\r') {
-					n--;
-					p->eol[0] = '\r';
-					p->eol[1] = '\n';
-					p->neol = 2;
-				}
-				p->cand_mode = 0;
-				p->bol = 1;
-				body_emit(p, (const uint8_t *) p->cand, n);
-				continue;
-			}
-			p->cand[p->ncand++] = (char) c;
-			if (p->ncand < MIME_CAND_MAX &&
-			    cand_possible(p, p->cand, p->ncand))
-				continue;
-			flush_eol(p);
-			p->cand_mode = 0;
-			p->bol = 0;
-			if (c == '\r') {
-				/* may be the start of a line end: hold it */
-				body_emit(p, (const uint8_t *) p->cand,
-					  p->ncand - 1);
-				p->eol[0] = '\r';
-				p->neol = 1;
-			} else {
-				body_emit(p, (const uint8_t *) p->cand, p->ncand);
-			}
-			continue;
-		}
-		if (p->bol) {
-			if (b[i] == '-') {
-				/* Decide in place when the whole line is here. */
-				const uint8_t *nl = memchr(b + i, '\n', len - i);
-
-				if (nl) {
-					size_t n = (size_t) (nl - b) - i;
-					int close, k = match_line(p,
-						(const char *) b + i, n, &close);
-
-					if (k >= 0) {
-						i += n + 1;
-						boundary(p, k, close, p->base + i);
-						return i;
-					}
-				} else if (len - i < MIME_CAND_MAX &&
-					   cand_possible(p, (const char *) b + i,
-							 len - i)) {
-					memcpy(p->cand, b + i, len - i);
-					p->ncand = len - i;
-					p->cand_mode = 1;
-					p->bol = 0;
-					return len;
-				}
-			}
-			flush_eol(p);
-			p->bol = 0;
-		} else if (p->neol) {
-			/* A '\r' held at the end of the last chunk. */
-			if (b[i] == '\n') {
-				p->eol[1] = '\n';
-				p->neol = 2;
-				p->bol = 1;
-				i++;
-				continue;
-			}
-			flush_eol(p);
-		}
-		/* A run of data lines, up to a line that may be a boundary. */
-		size_t run = i;
-
-		for (;;) {
-			const uint8_t *nl = memchr(b + i, '\n', len - i);
-
-			if (nl == NULL) {
-				size_t e = len;
-
-				if (e > run && b[e - 1] == '\r') {
-					e--;
-					p->eol[0] = '\r';
-					p->neol = 1;
-				}
-				body_emit(p, b + run, e - run);
-				return len;
-			}
-			size_t j = (size_t) (nl - b) + 1;
-
-			if (j == len || b[j] == '-') {
-				size_t e = j - 1;
-
-				p->eol[0] = '\n';
-				p->neol = 1;
-				if (e > run && b[e - 1] == '\r') {
-					e--;
-					p->eol[0] = '\r';
-					p->eol[1] = '\n';
-					p->neol = 2;
-				}
-				body_emit(p, b + run, e - run);
-				p->bol = 1;
-				i = j;
-				break;
-			}
-			i = j;
-		}
-	}
-	return i;
-}
-
 /* feed_some - parse from b in the current state; bytes consumed */
 static size_t feed_some(struct mime_parser *p, const uint8_t *b, size_t len)
 {
@@ -894,7 +420,7 @@ static size_t feed_some(struct mime_parser *p, const uint8_t *b, size_t len)
 	case ST_HEADER:
 		return header_feed(p, b, len);
 	case ST_BODY:
-		return body_feed(p, b, len);
+		return mime_body_feed(p, b, len);
 	default:
 		return len;
 	}
@@ -939,27 +465,27 @@ int mime_parser_finish(struct mime_parser *p)
 	while (p->st == ST_HEADER && p->cur >= 0)
 		headers_done(p, p->off);	/* an empty embedded message */
 	if (p->st == ST_BODY && p->cand_mode) {
-		int close, k = match_line(p, p->cand, p->ncand, &close);
+		int close, k = mime_match_line(p, p->cand, p->ncand, &close);
 
 		p->cand_mode = 0;
 		if (k >= 0) {
-			boundary(p, k, close, p->off);
+			mime_boundary_line(p, k, close, p->off);
 			while (p->st == ST_HEADER && p->cur >= 0)
 				headers_done(p, p->off);
 		} else {
-			flush_eol(p);
-			body_emit(p, (const uint8_t *) p->cand, p->ncand);
+			mime_flush_eol(p);
+			mime_body_emit(p, (const uint8_t *) p->cand, p->ncand);
 		}
 	}
 	if (p->st == ST_BODY && (!p->bol || p->pre_part == p->cur))
-		flush_eol(p);
+		mime_flush_eol(p);
 	p->neol = 0;
 	if (p->st == ST_STOPPED) {
 		p->st = ST_BODY;
 		p->leaf = p->leaf && p->cur >= 0;
 	}
 	while (p->cur >= 0)
-		end_part(p);
+		mime_end_part(p);
 	if (p->err) {
 		errno = p->err;
 		return -1;
@@ -989,7 +515,7 @@ void mime_parser_reset(struct mime_parser *p)
 	p->bol = 1;
 	p->pre_part = -1;
 	p->npre = 0;
-	if (new_part(p, -1, 0) < 0)
+	if (mime_new_part(p, -1, 0) < 0)
 		return;
 }
 
