@@ -47,6 +47,9 @@ static int g_ndirs;
 
 /* logf_ - append to the record's event log */
 static void logf_(struct record *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void logf_(struct record *r, const char *fmt, ...)
 {
 	va_list ap;
 
