@@ -107,6 +107,18 @@ static int is_text(const uint8_t *h, size_t len)
 	size_t bad = 0;
 
 	for (size_t i = 0; i < len; i++) {
+		/* eight bytes at a time while none is below 0x20 */
+		while (i + 8 <= len) {
+			uint64_t w;
+
+			memcpy(&w, h + i, 8);
+			if ((w - 0x2020202020202020ULL) & ~w &
+			    0x8080808080808080ULL)
+				break;
+			i += 8;
+		}
+		if (i >= len)
+			break;
 		uint8_t c = h[i];
 
 		if (c == 0)
@@ -156,11 +168,15 @@ static enum filetype script_type(const uint8_t *h, size_t len)
 		"function ", "on error resume next", "option explicit",
 		"createobject(", "wscript.", "private sub ", "rem " };
 
+	if (len == 0)
+		return FT_TEXT;
 	for (size_t i = 0; i < sizeof(js) / sizeof(js[0]); i++)
-		if (len >= strlen(js[i]) && memcmp(h, js[i], strlen(js[i])) == 0)
+		if (h[0] == (uint8_t) js[i][0] && len >= strlen(js[i]) &&
+		    memcmp(h, js[i], strlen(js[i])) == 0)
 			return FT_JS;
 	for (size_t i = 0; i < sizeof(vbs) / sizeof(vbs[0]); i++)
-		if (starts_ci(h, len, vbs[i]))
+		if ((h[0] | 0x20) == (uint8_t) vbs[i][0] &&
+		    starts_ci(h, len, vbs[i]))
 			return FT_VBS;
 	return FT_TEXT;
 }

@@ -133,6 +133,9 @@ struct url_scan {
 	unsigned cand;		/* bitmask of prefixes still possible */
 	uint8_t prev;		/* byte before the current candidate */
 	uint8_t last;		/* last byte seen by the matcher */
+	uint8_t tail[16];	/* last raw bytes of earlier slices */
+	uint64_t seen;		/* raw bytes scanned so far */
+	uint64_t fed;		/* raw bytes given to the matcher so far */
 	uint8_t ent[URL_ENTITY_MAX];	/* HTML entity being read */
 	unsigned nent;
 	size_t ulen;

@@ -31,11 +31,6 @@ static const char *const url_prefix[] = { "http://", "https://", "ftp://",
 #define NPREFIX		4
 #define PREFIX_WWW	3
 
-/* Bytes that may start a prefix (and '&' for HTML entities). */
-static const uint8_t url_start[256] = {
-	['h'] = 1, ['H'] = 1, ['f'] = 1, ['F'] = 1, ['w'] = 1, ['W'] = 1,
-	['&'] = 2,
-};
 
 /* url_scan_init - start scanning a part */
 void url_scan_init(struct url_scan *u, int html)
@@ -49,6 +44,9 @@ void url_scan_init(struct url_scan *u, int html)
 	u->last = ' ';
 	u->nent = 0;
 	u->ulen = 0;
+	u->seen = 0;
+	u->fed = 0;
+	memset(u->tail, ' ', sizeof(u->tail));
 }
 
 /* url_char - whether c may be part of a URL */
@@ -274,11 +272,76 @@ static void entity_byte(struct url_scan *u, uint8_t c, url_emit_fn emit,
 	entity_byte(u, c, emit, ctx);
 }
 
-/* url_scan_run - scan a slice of UTF-8 text */
+/* raw_at - raw byte at absolute position pos (from text or the tail) */
+static uint8_t raw_at(const struct url_scan *u, const uint8_t *text,
+		      uint64_t base, uint64_t pos)
+{
+	if (pos >= base)
+		return text[pos - base];
+	return u->tail[sizeof(u->tail) - (base - pos)];
+}
+
+/* next_anchor - first ':' '.' (and '&' in HTML) in [p, end), or end */
+static const uint8_t *next_anchor(const uint8_t *p, const uint8_t *end,
+				  int html, const uint8_t **cache)
+{
+	static const uint8_t anchors[3] = { ':', '.', '&' };
+	const uint8_t *best = end;
+
+	for (int k = 0; k < (html ? 3 : 2); k++) {
+		if (cache[k] == NULL || (cache[k] != end && cache[k] < p)) {
+			const uint8_t *q = memchr(p, anchors[k],
+						  (size_t) (end - p));
+
+			cache[k] = q ? q : end;
+		}
+		if (cache[k] < best)
+			best = cache[k];
+	}
+	return best;
+}
+
+/*
+ * anchor_may_start - whether a URL prefix can end at anchor a: "://"
+ * after a colon, "www" before a dot (when the bytes are in this slice;
+ * when they are not, the matcher decides)
+ */
+static int anchor_may_start(const struct url_scan *u, const uint8_t *a,
+			    const uint8_t *text, const uint8_t *end)
+{
+	if (*a == ':') {
+		if (end - a < 3)
+			return 1;
+		if (u->html && (a[1] == '&' || a[2] == '&'))
+			return 1;
+		return a[1] == '/' && a[2] == '/';
+	}
+	if (*a == '.') {
+		if (a - text < 3)
+			return 1;
+		return (a[-1] | 0x20) == 'w' && (a[-2] | 0x20) == 'w' &&
+		       (a[-3] | 0x20) == 'w';
+	}
+	return 1;
+}
+
+/*
+ * url_scan_run - scan a slice of UTF-8 text
+ *
+ * Every URL start passes an anchor: the ':' of "scheme:", the '.' of
+ * "www." or, in HTML, the '&' of an entity. While the matcher is idle
+ * the text is skipped with memchr() to the next anchor and only the
+ * URL_LOOKBACK bytes before it are fed to the matcher, which is enough
+ * for the longest prefix; those bytes may come from an earlier slice
+ * (u->tail), so the result does not depend on the split.
+ */
+#define URL_LOOKBACK	8
 void url_scan_run(struct url_scan *u, const uint8_t *text, size_t len,
 		  url_emit_fn emit, void *ctx)
 {
 	const uint8_t *p = text, *end = text + len;
+	const uint8_t *cache[3] = { NULL, NULL, NULL };
+	uint64_t base = u->seen;
 
 	while (p < end) {
 		if (u->in_url && !u->cut && u->nent == 0) {
@@ -307,21 +370,44 @@ void url_scan_run(struct url_scan *u, const uint8_t *text, size_t len,
 				continue;
 		}
 		if (!u->in_url && u->match == 0 && u->nent == 0) {
-			const uint8_t *s = p;
+			const uint8_t *a = next_anchor(p, end, u->html, cache);
 
-			while (p < end && (url_start[*p] == 0 ||
-					   (url_start[*p] == 2 && !u->html)))
-				p++;
-			if (p > s)
-				u->last = p[-1];
-			if (p == end)
-				break;
+			if (a == end)
+				break;	/* no anchor: no URL starts here */
+			if (!anchor_may_start(u, a, text, end)) {
+				p = a + 1;
+				continue;
+			}
+			/* u->fed <= p: bytes from u->fed on were skipped */
+			uint64_t apos = base + (uint64_t) (a - text);
+			uint64_t start = apos >= URL_LOOKBACK ?
+					 apos - URL_LOOKBACK : 0;
+
+			if (start < u->fed)
+				start = u->fed;
+			if (start > u->fed && start > 0)
+				u->last = raw_at(u, text, base, start - 1);
+			for (uint64_t k = start; k < base; k++)
+				(u->html ? entity_byte : url_byte)(u,
+					raw_at(u, text, base, k), emit, ctx);
+			p = text + (start > base ? start - base : 0);
 		}
 		if (u->html)
 			entity_byte(u, *p++, emit, ctx);
 		else
 			url_byte(u, *p++, emit, ctx);
+		u->fed = base + (uint64_t) (p - text);
 	}
+	/* keep the raw tail for the next slice's look-back */
+	if (len >= sizeof(u->tail)) {
+		memcpy(u->tail, end - sizeof(u->tail), sizeof(u->tail));
+	} else {
+		memmove(u->tail, u->tail + len, sizeof(u->tail) - len);
+		memcpy(u->tail + sizeof(u->tail) - len, text, len);
+	}
+	u->seen = base + len;
+	if (u->in_url || u->match || u->nent)
+		u->fed = u->seen;
 }
 
 /* url_scan_finish - report a URL that runs to the end of the part */
