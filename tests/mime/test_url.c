@@ -79,6 +79,22 @@ static void test_html_attribute_with_entities_is_decoded(void **state)
 		    "http://h.example/?a=1&b=2\nhttps://i.example/p.gif\n");
 }
 
+static void test_entity_encoded_scheme_is_found_at_every_split(void **state)
+{
+	expect_urls("x &amp; h&#116;tp&#x3A;//e.example/&lt; and "
+		    "&#119;ww.w.example. Note: no url.", 1,
+		    "http://e.example/\nwww.w.example\n");
+}
+
+static void test_anchor_near_slice_start_uses_the_look_back(void **state)
+{
+	/* the split puts "http" and "://" in different slices */
+	expect_urls("aaaaaaaaaaaaaaaaaaaaaaaa https://s.example/p", 0,
+		    "https://s.example/p\n");
+	expect_urls("zzzzzzzzzzzzzzzzzzzzzzzz www.s.example", 0,
+		    "www.s.example\n");
+}
+
 static void test_url_at_end_of_part_is_reported(void **state)
 {
 	expect_urls("go to https://end.example/path", 0,
@@ -105,6 +121,8 @@ int main(void)
 		cmocka_unit_test(test_prefix_inside_a_word_is_found),
 		cmocka_unit_test(test_bare_scheme_is_not_a_url),
 		cmocka_unit_test(test_html_attribute_with_entities_is_decoded),
+		cmocka_unit_test(test_entity_encoded_scheme_is_found_at_every_split),
+		cmocka_unit_test(test_anchor_near_slice_start_uses_the_look_back),
 		cmocka_unit_test(test_url_at_end_of_part_is_reported),
 		cmocka_unit_test(test_overlong_url_is_cut_and_flagged),
 	};
