@@ -25,7 +25,7 @@ dp_netns_up || fail "namespaces"
 dp_huge_up 768 || fail "hugepages"
 in_c sysctl -q -w net.ipv4.ip_local_port_range="10000 65000"
 in_c sysctl -q -w net.ipv4.tcp_tw_reuse=1
-ulimit -n 65536
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
 
 # run_loads LABEL - the three loads against whoever serves 198.18.0.2
 run_loads() {

@@ -10,9 +10,10 @@
  *	One iteration (dp_lcore_poll): read the TSC once and derive now_us;
  *	receive a burst from our queue, prefetching DP_PREFETCH_AHEAD frames
  *	ahead, and run each through eth_input() to completion; drain our
- *	steering ring; let TCP send what the burst made pending; and, when
- *	tx_drain_us has passed, run the TCP timers, the ARP timer, publish
- *	the TCP counters, and flush the partial TX burst.
+ *	steering ring; let TCP send what the burst made pending and hand
+ *	that to the NIC as one burst; and, when tx_drain_us has passed, run
+ *	the TCP timers, the ARP timer, publish the TCP counters, and flush
+ *	what the timers queued.
  *
  *	The loop takes no lock, makes no system call and never allocates
  *	from the heap: mbufs come from the pool, TCP allocated its tables
@@ -133,11 +134,17 @@ unsigned dp_lcore_poll(struct dp_lcore *lc)
     }
     if (lc->nworkers > 1)
 	steer_drain(lc);
-    tcp_flush(lc->tcp);
+    n += (uint16_t) (lc->stats->steer_in - steered);
+    if (n > 0) {
+	/* What a burst causes (ACKs, echoed data) leaves with that burst:
+	 * holding ACKs for the drain tick would stretch the peer's RTT. */
+	tcp_flush(lc->tcp);
+	eth_tx_flush(lc);
+    }
     if (tsc - lc->last_drain_tsc >= lc->drain_tsc)
 	dp_lcore_timers(lc, tsc);
     lc->stats->loops++;
-    return (n + (unsigned) (lc->stats->steer_in - steered));
+    return (n);
 }
 
 /* dp_lcore_main - rte_eal_remote_launch entry: loop until told to quit */
