@@ -244,6 +244,13 @@ static int rp_rule_check(struct rule_parser *p)
 	    && r->scope != SCOPE_ENVELOPE)
 		return rule_parse_error(p, "rule %s: field applies to header and "
 				"envelope scopes only", r->id);
+	/* Hyperscan's results on invalid UTF-8 under HS_FLAG_UTF8 are
+	 * undefined, and these scopes carry arbitrary bytes */
+	if ((r->hs_flags & HS_FLAG_UTF8) && (r->scope == SCOPE_RAW
+					     || r->scope == SCOPE_ATTACHMENT))
+		return rule_parse_error(p, "rule %s: regex flag u (UTF-8) "
+					"not allowed in %s scope (binary data)",
+					r->id, scope_name(r->scope));
 	if (r->cond.has_part && (r->scope == SCOPE_RAW
 				 || r->scope == SCOPE_ENVELOPE))
 		return rule_parse_error(p, "rule %s: part conditions do not apply to "

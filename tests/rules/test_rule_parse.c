@@ -170,6 +170,8 @@ static void test_each_error_names_file_line_and_reason(void **state)
 		6, "minimum exceeds");
 	refused("rule A\n scope body\n literal x\nrule B\n", 4,
 		"inside a block");
+	refused("rule A\n scope attachment\n regex /x/u\nend\n", 4,
+		"not allowed in attachment scope");
 }
 
 /* test_hyperscan_error_maps_to_the_rule_line - compile error index */
