@@ -263,6 +263,25 @@ static void test_every_message_parses_the_same_in_any_chunking(void **state)
 
 #define MSG(s)	s, sizeof(s) - 1
 
+static void test_fuzz_findings_parse_the_same_in_any_chunking(void **state)
+{
+	/* inputs the fuzzer once split differently, kept as regressions */
+	static const char *const found[] = {
+		/* a CR ending an abandoned boundary candidate ("-\r") */
+		"o\nContent-Type:multipart/; boundary=\"b8\n--b8\r\n\n-\r\n",
+	};
+
+	for (size_t i = 0; i < sizeof(found) / sizeof(found[0]); i++) {
+		size_t len = strlen(found[i]);
+		struct record *whole = parse(NULL, found[i], len, len, 0);
+		struct record *bytes = parse(NULL, found[i], len, 1, 0);
+
+		same_record(whole, bytes, found[i]);
+		record_free(whole);
+		record_free(bytes);
+	}
+}
+
 static void test_crlf_before_boundary_belongs_to_boundary(void **state)
 {
 	static const char m[] = "Content-Type: multipart/mixed; boundary=b\r\n"
@@ -531,6 +550,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_message_parses_the_same_in_any_chunking),
+		cmocka_unit_test(test_fuzz_findings_parse_the_same_in_any_chunking),
 		cmocka_unit_test(test_crlf_before_boundary_belongs_to_boundary),
 		cmocka_unit_test(test_missing_boundary_param_is_a_flagged_leaf),
 		cmocka_unit_test(test_missing_close_boundary_is_flagged_unterminated),
