@@ -58,6 +58,17 @@ tcp_config_defaults(struct tcp_config *cfg)
     cfg->challenge_acks = TCP_DEF_CHALLENGE_ACKS;
 }
 
+/* mem_get_raw - start-up allocation, not zeroed (untouched pages stay
+ * virtual until a connection uses its ring) */
+static void *
+mem_get_raw(const struct tcp_config *cfg, size_t size)
+{
+    size = (size + 63) & ~(size_t) 63;
+    if (cfg->mem_alloc)
+	return (cfg->mem_alloc(cfg->mem_ctx, size, 64));
+    return (aligned_alloc(64, size));
+}
+
 /* mem_get - start-up allocation through the configured allocator */
 static void *
 mem_get(const struct tcp_config *cfg, size_t size)
@@ -120,6 +131,7 @@ tcp_stack_create(const struct tcp_config *cfg, const struct tcp_lower_ops *lower
     st->lower = *lower;
     st->now_us = now_us;
     st->pending = TCP_NIL;
+    memcpy(&st->hash_key, cfg->secret, sizeof(st->hash_key));
     nnodes = cfg->max_conns + cfg->tw_max;
     for (nb = 64; nb < 2 * nnodes; nb <<= 1)
 	 /* void */ ;
@@ -131,7 +143,7 @@ tcp_stack_create(const struct tcp_config *cfg, const struct tcp_lower_ops *lower
     st->wheel.slots = mem_get(cfg, sizeof(uint32_t) * TCP_WHEEL_SLOTS);
     st->wheel.nodes = mem_get(cfg, sizeof(struct tcp_tnode) * nnodes);
     per = (size_t) cfg->rcvbuf + cfg->sndbuf;
-    st->mem_bufs = mem_get(cfg, per * cfg->max_conns);
+    st->mem_bufs = mem_get_raw(cfg, per * cfg->max_conns);
     if (!st->conns || !st->free_conns || !st->buckets || !st->tw
 	|| !st->wheel.slots || !st->wheel.nodes || !st->mem_bufs) {
 	tcp_stack_destroy(st);
@@ -182,7 +194,7 @@ tuple_hash(const struct tcp_stack *st, uint32_t saddr, uint16_t sport,
     uint64_t h;
 
     h = ((uint64_t) saddr << 32 | daddr) ^ ((uint64_t) sport << 16 | dport)
-	^ *(const uint64_t *) (const void *) st->cfg.secret;
+	^ st->hash_key;
     h *= 0x9e3779b97f4a7c15ULL;
     h ^= h >> 29;
     h *= 0xbf58476d1ce4e5b9ULL;

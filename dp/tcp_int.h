@@ -171,6 +171,7 @@ struct tcp_stack {
     uint32_t tw_head, tw_tail;		/* FIFO: expiry order = creation order */
     struct tcp_wheel wheel;
     uint32_t pending;			/* head of conns needing output */
+    uint64_t hash_key;			/* from cfg.secret, aligned */
     uint64_t chack_epoch;		/* challenge ACK rate-limit second */
     uint32_t chack_count;
     struct tcp_counters ctr;

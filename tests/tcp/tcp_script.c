@@ -41,6 +41,7 @@
 #define DEFAULT_PORT	40000
 #define MAX_PEERS	64
 #define MAX_OUT		4096
+#define SCRIPT_MAX_CONNS 64		/* scripts may lower it with config */
 #define TOLERANCE_US	10000		/* output timing slack */
 #define LINE_MAX_LEN	1024
 #define SEG_MAX		(65536 + 60)
@@ -873,6 +874,8 @@ run_script(const char *file, int verbose)
     h->cur_port = DEFAULT_PORT;
     h->filter_port = -1;
     tcp_config_defaults(&h->cfg);
+    h->cfg.max_conns = SCRIPT_MAX_CONNS;
+    h->cfg.tw_max = SCRIPT_MAX_CONNS;
     while (fgets(line, sizeof(line), fp)) {
 	char   *s = line, *c, *rest;
 	double  v;
