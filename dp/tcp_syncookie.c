@@ -13,8 +13,9 @@
  *
  * ISN per RFC 6528: a keyed hash of the 4-tuple plus a 4 us clock.
  *
- * Cookie layout (the classic one, as Linux): cookie = H1(tuple) + their ISN
- * + (period << 24) + ((H2(tuple, period) + mss_index) mod 2^24). The top 8
+ * Cookie layout (the classic one): cookie = H1(tuple) + their ISN
+ * + (period << 24) + ((H2(tuple, period, their ISN) + mss_index) mod 2^24).
+ * The top 8
  * bits carry the 64-second period so a check can recover it, reject cookies
  * older than TCP_COOKIE_MAX_AGE periods and then recover the MSS index.
  * When the peer offered timestamps, the options a cookie cannot carry
@@ -106,6 +107,22 @@ tuple_hash32(const uint8_t key[16], uint32_t saddr, uint16_t sport,
     return ((uint32_t) tcp_siphash(key, w, 4));
 }
 
+/* cookie_h2 - keyed hash of tuple, period and their ISN: a cookie replayed
+ * with another ISN decodes to a random MSS index, not a neighbour */
+static uint32_t
+cookie_h2(const uint8_t key[16], uint32_t saddr, uint16_t sport,
+	          uint32_t daddr, uint16_t dport, uint32_t period, uint32_t isn)
+{
+    uint32_t w[5];
+
+    w[0] = saddr;
+    w[1] = daddr;
+    w[2] = (uint32_t) sport << 16 | dport;
+    w[3] = 2 + period;
+    w[4] = isn;
+    return ((uint32_t) tcp_siphash(key, w, 5));
+}
+
 /* tcp_isn - RFC 6528 initial sequence number */
 uint32_t
 tcp_isn(const struct tcp_stack *st, uint32_t saddr, uint16_t sport,
@@ -140,7 +157,7 @@ tcp_cookie_make(const uint8_t key[16], uint32_t saddr, uint16_t sport,
     *mss_out = cookie_mss[idx];
     return (tuple_hash32(key, saddr, sport, daddr, dport, 1) + client_isn
 	    + (period << (32 - COOKIE_PERIOD_BITS))
-	    + ((tuple_hash32(key, saddr, sport, daddr, dport, 2 + period)
+	    + ((cookie_h2(key, saddr, sport, daddr, dport, period, client_isn)
 		+ idx) & COOKIE_LOW_MASK));
 }
 
@@ -159,8 +176,8 @@ tcp_cookie_check(const uint8_t key[16], uint32_t saddr, uint16_t sport,
     if (((now_period - period) & 0xff) > TCP_COOKIE_MAX_AGE)
 	return (-1);
     period = now_period - ((now_period - period) & 0xff);
-    idx = (diff - tuple_hash32(key, saddr, sport, daddr, dport, 2 + period))
-	& COOKIE_LOW_MASK;
+    idx = (diff - cookie_h2(key, saddr, sport, daddr, dport, period,
+			    client_isn)) & COOKIE_LOW_MASK;
     if (idx >= COOKIE_MSS_N)
 	return (-1);
     *mss_out = cookie_mss[idx];
