@@ -126,7 +126,7 @@ void decode_pieces(message &m)
 	mime_parser_free(p);
 }
 
-/* load_corpus - read DIR/*.eml, class = name up to the first '-' */
+/* load_corpus - read DIR/NAME.eml, class = name up to the first '-' */
 void load_corpus(const char *dir)
 {
 	DIR *d = opendir(dir);
