@@ -7,6 +7,7 @@
  *	int dpconf_parse_args(struct dpconf *cf, int argc, char **argv,
  *			int *eal_argc, char ***eal_argv);
  *	void dpconf_usage(FILE *fp, const char *progname);
+ *	void dpconf_free_args(char **eal_argv);
  *
  * DESCRIPTION
  *	One table maps each key to its parser, so the file and the flags
@@ -464,4 +465,14 @@ int     dpconf_parse_args(struct dpconf *cf, int argc, char **argv,
     *eal_argc = n;
     *eal_argv = v;
     return (0);
+}
+
+/* dpconf_free_args - release the vector dpconf_parse_args() built */
+void    dpconf_free_args(char **v)
+{
+    char  **p;
+
+    for (p = v; p && *p; p++)
+	free(*p);
+    free(v);
 }

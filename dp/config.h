@@ -7,6 +7,7 @@
  *	int dpconf_parse_args(struct dpconf *cf, int argc, char **argv,
  *			int *eal_argc, char ***eal_argv);
  *	void dpconf_usage(FILE *fp, const char *progname);
+ *	void dpconf_free_args(char **eal_argv);
  *
  * DESCRIPTION
  *	The data plane is configured from an optional file of `key = value`
@@ -17,8 +18,8 @@
  *	turned into EAL arguments as well.
  *
  *	dpconf_parse_args() builds the EAL argument vector (program name
- *	first) in *eal_argc and *eal_argv; it is allocated once at start-up and
- *	lives as long as the process.
+ *	first, NULL-terminated) in *eal_argc and *eal_argv; dpconf_free_args()
+ *	releases it. EAL reorders the vector it parses: give it a copy.
  *
  * DIAGNOSTICS
  *	All functions return 0, or -1 after printing what was wrong (file,
@@ -84,5 +85,6 @@ extern int dpconf_load_file(struct dpconf *, const char *);
 extern int dpconf_set(struct dpconf *, const char *, const char *);
 extern int dpconf_parse_args(struct dpconf *, int, char **, int *, char ***);
 extern void dpconf_usage(FILE *, const char *);
+extern void dpconf_free_args(char **);
 
 #endif

@@ -193,6 +193,7 @@ int     main(int argc, char **argv)
     struct rte_ether_addr mac;
     char    name[RTE_RING_NAMESIZE];
     char  **eal_argv;
+    char   *eal_copy[DPCONF_EAL_ARGS_MAX];
     int     eal_argc;
     unsigned nworkers, i, lcore;
     unsigned data_room;
@@ -201,13 +202,16 @@ int     main(int argc, char **argv)
     dpconf_defaults(&cf);
     if ((ret = dpconf_parse_args(&cf, argc, argv, &eal_argc, &eal_argv)) != 0)
 	return (ret > 0 ? 0 : 1);
+    /* EAL rewrites the vector it is given: hand it a copy, free ours. */
+    memcpy(eal_copy, eal_argv, sizeof(eal_copy));
     signal(SIGINT, dp_signal);
     signal(SIGTERM, dp_signal);
-    if ((ret = rte_eal_init(eal_argc, eal_argv)) < 0)
+    if ((ret = rte_eal_init(eal_argc, eal_copy)) < 0)
 	rte_exit(EXIT_FAILURE, "EAL initialisation: %s\n", rte_strerror(rte_errno));
     if (cf.stats_mode) {
 	ret = dp_stats_mode(&cf);
 	rte_eal_cleanup();
+	dpconf_free_args(eal_argv);
 	return (ret);
     }
     nworkers = rte_lcore_count();
@@ -296,5 +300,6 @@ int     main(int argc, char **argv)
     rte_eth_dev_close(cf.port_id);
     printf("mxgate-dp: stopped\n");
     rte_eal_cleanup();
+    dpconf_free_args(eal_argv);
     return (0);
 }

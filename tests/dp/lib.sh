@@ -154,6 +154,10 @@ dp_cleanup() {
     fi
     rmdir "$HUGE_DIR" 2>/dev/null
     rm -rf "/var/run/dpdk/$PREFIX"
+    # A sanitizer build reports into the log; that fails the test.
+    if [ "$rc" = 0 ] && grep -q "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" "$DP_LOG" 2>/dev/null; then
+	echo "FAIL: sanitizer report in the mxgate-dp log"; rc=1
+    fi
     if [ "$rc" != 0 ] && [ "$rc" != 77 ] && [ -s "$DP_LOG" ]; then
 	echo "--- mxgate-dp log ($DP_LOG) ---"; tail -40 "$DP_LOG"
     fi
