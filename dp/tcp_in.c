@@ -698,7 +698,10 @@ conn_input(struct tcp_conn *c, struct tcp_seg *s)
     if (c->flags & TCF_WANT_WRITE && tcp_conn_notify_writable(c) < 0)
 	return;
     tcp_conn_pending(c);
-    tcp_timer_rearm(c);
+    /* Deadlines that moved earlier were relinked by tcp_timer_arm; later
+     * ones (idle, RTO) are found lazily when the node fires. */
+    if (st->wheel.nodes[c - st->conns].slot == TCP_NIL)
+	tcp_timer_rearm(c);
 }
 
 /* local_addr - is daddr one of ours */

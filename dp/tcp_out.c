@@ -100,18 +100,20 @@ csum_fold(uint64_t acc)
     return ((uint16_t) acc);
 }
 
-/* pseudo_sum - IPv4 pseudo-header partial sum */
+/* pseudo_sum - IPv4 pseudo-header partial sum, in the same (native) byte
+ * order as csum_add: computed on host values, then swapped if needed */
 static uint64_t
 pseudo_sum(uint32_t saddr, uint32_t daddr, size_t len)
 {
-    uint8_t ph[12];
+    uint32_t s = (saddr >> 16) + (saddr & 0xffff) + (daddr >> 16)
+	+ (daddr & 0xffff) + 6 + (uint32_t) len;
 
-    put32(ph, saddr);
-    put32(ph + 4, daddr);
-    ph[8] = 0;
-    ph[9] = 6;
-    put16(ph + 10, (uint16_t) len);
-    return (csum_add(0, ph, sizeof(ph)));
+    s = (s & 0xffff) + (s >> 16);
+    s = (s & 0xffff) + (s >> 16);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    s = __builtin_bswap16((uint16_t) s);
+#endif
+    return (s);
 }
 
 /* tcp_cksum - checksum over pseudo-header and segment; 0 means valid */
