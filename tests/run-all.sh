@@ -80,7 +80,7 @@ fi
 echo "=== fuzz targets (${fuzz_seconds}s each, ASan + UBSan) ==="
 if CC=clang CXX=clang++ setup_build build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false; then
 	for f in build-fuzz/tests/fuzz/fuzz_*; do
-		[ -x "$f" ] || continue
+		[ -f "$f" ] && [ -x "$f" ] || continue
 		name=$(basename "$f")
 		corpus=build-fuzz/corpus-$name
 		mkdir -p "$corpus"
