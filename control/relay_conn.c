@@ -421,7 +421,7 @@ static void reply_done(struct relay_conn *c)
 		break;
 	case RC_DOT:
 		if (c->abandon) {	/* the empty DATA of a refused txn */
-			const char *t;
+			const char *t = NULL;	/* gcc -O2 cannot see txn_refused sets it */
 			int code = txn_refused(c, &t);
 
 			relay_job_finish(c, code, t, 0);

@@ -143,6 +143,52 @@ DPCONF_UINT_KEY(key_max_conns, max_conns, 1, 4194304)
 DPCONF_UINT_KEY(key_syn_backlog, syn_backlog, 1, 1048576)
 DPCONF_UINT_KEY(key_tx_drain_us, tx_drain_us, 1, 100000)
 DPCONF_UINT_KEY(key_idle_sleep_us, idle_sleep_us, 0, 100000)
+DPCONF_UINT_KEY(key_smtp_port, smtp_port, 0, 65535)
+DPCONF_UINT_KEY(key_smtp_sessions, smtp_sessions, 1, 1048576)
+DPCONF_UINT_KEY(key_msg_chunks, msg_chunks, 64, 16777216)
+
+/* key_relay - "A.B.C.D:PORT" of the downstream MTA */
+static int key_relay(struct dpconf *cf, const char *s)
+{
+    const char *colon = strrchr(s, ':');
+    uint32_t a;
+    unsigned long port;
+    char    host[sizeof(cf->relay_host)];
+
+    if (colon == 0 || (size_t) (colon - s) >= sizeof(host))
+	return (-1);
+    memcpy(host, s, (size_t) (colon - s));
+    host[colon - s] = 0;
+    if (parse_ipv4(host, &a) < 0 || parse_uint(colon + 1, 1, 65535, &port) < 0)
+	return (-1);
+    strcpy(cf->relay_host, host);
+    cf->relay_port = (uint16_t) port;
+    return (0);
+}
+
+/* key_rules - rule set directory */
+static int key_rules(struct dpconf *cf, const char *s)
+{
+    return (parse_str(cf->rules, s));
+}
+
+/* key_quarantine - quarantine directory */
+static int key_quarantine(struct dpconf *cf, const char *s)
+{
+    return (parse_str(cf->quarantine, s));
+}
+
+/* key_log - JSON message log file */
+static int key_log(struct dpconf *cf, const char *s)
+{
+    return (parse_str(cf->log, s));
+}
+
+/* key_hostname - our name in the greeting and the X-Mxgate header */
+static int key_hostname(struct dpconf *cf, const char *s)
+{
+    return (parse_str(cf->hostname, s));
+}
 
 /* key_steer_ring - ring size, power of two */
 static int key_steer_ring(struct dpconf *cf, const char *s)
@@ -226,6 +272,14 @@ static const struct dpconf_key dpconf_keys[] = {
     {"syn_backlog", key_syn_backlog, "N", "half-open connections per lcore before SYN cookies (1024)"},
     {"tx_drain_us", key_tx_drain_us, "US", "longest a partial TX burst waits (100)"},
     {"idle_sleep_us", key_idle_sleep_us, "US", "sleep when idle, for shared cores; 0 busy-polls (0)"},
+    {"smtp_port", key_smtp_port, "P", "SMTP listener port, 0 off (25)"},
+    {"relay", key_relay, "A.B.C.D:P", "downstream MTA for accepted mail (127.0.0.1:10026)"},
+    {"rules", key_rules, "DIR", "rule set directory ($MXGATE_RULES or the built-in default)"},
+    {"quarantine", key_quarantine, "DIR", "quarantine directory (/var/lib/mxgate/quarantine)"},
+    {"log", key_log, "FILE", "JSON message log, - for stdout (-)"},
+    {"hostname", key_hostname, "NAME", "name in the greeting and X-Mxgate header (host name)"},
+    {"smtp_sessions", key_smtp_sessions, "N", "SMTP session slots per lcore, preallocated (1024)"},
+    {"msg_chunks", key_msg_chunks, "N", "16 KB message buffer chunks shared by the lcores (4096)"},
     {0, 0, 0, 0},
 };
 
@@ -249,6 +303,17 @@ void    dpconf_defaults(struct dpconf *cf)
     cf->tcp_sndbuf = DPCONF_TCP_BUF_DEFAULT;
     cf->syn_backlog = DPCONF_SYN_BACKLOG_DEFAULT;
     cf->tx_drain_us = DPCONF_TX_DRAIN_US_DEFAULT;
+    cf->smtp_port = DPCONF_SMTP_PORT_DEFAULT;
+    strcpy(cf->relay_host, DPCONF_RELAY_HOST_DEFAULT);
+    cf->relay_port = DPCONF_RELAY_PORT_DEFAULT;
+    if (getenv("MXGATE_RULES") && strlen(getenv("MXGATE_RULES")) < sizeof(cf->rules))
+	strcpy(cf->rules, getenv("MXGATE_RULES"));
+    else
+	strcpy(cf->rules, MX_DEFAULT_RULES_DIR);
+    strcpy(cf->quarantine, DPCONF_QUARANTINE_DEFAULT);
+    strcpy(cf->log, DPCONF_LOG_DEFAULT);
+    cf->smtp_sessions = DPCONF_SMTP_SESSIONS_DEFAULT;
+    cf->msg_chunks = DPCONF_MSG_CHUNKS_DEFAULT;
 }
 
 /* dpconf_set - apply one key */

@@ -49,6 +49,16 @@
 #define DPCONF_SYN_BACKLOG_DEFAULT 1024	/* half-open connections before SYN cookies */
 #define DPCONF_TX_DRAIN_US_DEFAULT 100	/* max wait before a partial tx burst goes */
 #define DPCONF_STR_MAX		256
+#define DPCONF_SMTP_PORT_DEFAULT 25	/* SMTP listener, 0 off */
+#define DPCONF_RELAY_HOST_DEFAULT "127.0.0.1"	/* downstream MTA */
+#define DPCONF_RELAY_PORT_DEFAULT 10026
+#define DPCONF_QUARANTINE_DEFAULT "/var/lib/mxgate/quarantine"
+#define DPCONF_LOG_DEFAULT	"-"	/* JSON message log: stdout */
+#define DPCONF_SMTP_SESSIONS_DEFAULT 1024	/* session slots per lcore */
+#define DPCONF_MSG_CHUNKS_DEFAULT 4096	/* 16 KB message chunks, all lcores */
+#ifndef MX_DEFAULT_RULES_DIR
+#define MX_DEFAULT_RULES_DIR	"/usr/share/mxgate/rules"
+#endif
 
 struct dpconf {
     uint32_t addr;		/* our IPv4 address, host byte order */
@@ -78,6 +88,16 @@ struct dpconf {
     char vdev[DPCONF_STR_MAX];	/* EAL --vdev, empty: none */
     char pci[DPCONF_STR_MAX];	/* EAL -a, empty: none */
     char file_prefix[DPCONF_STR_MAX]; /* EAL --file-prefix, empty: default */
+    /* SMTP (dp/smtp_app.c, dp/smtp_ctrl.c) */
+    uint16_t smtp_port;		/* 0: no SMTP listener */
+    char relay_host[64];	/* numeric address of the downstream MTA */
+    uint16_t relay_port;
+    char rules[DPCONF_STR_MAX];	/* rule set directory */
+    char quarantine[DPCONF_STR_MAX];	/* quarantine directory */
+    char log[DPCONF_STR_MAX];	/* JSON message log, "-": stdout */
+    char hostname[DPCONF_STR_MAX];	/* greeting and headers, empty: host name */
+    uint32_t smtp_sessions;	/* session slots per lcore */
+    uint32_t msg_chunks;	/* message chunks, shared by the lcores */
 };
 
 extern void dpconf_defaults(struct dpconf *);

@@ -122,6 +122,10 @@ struct dp_lcore_params {
     struct dp_lcore_stats *stats;
     const struct tcp_config *tcp;	/* addresses and listeners filled in */
     volatile int *quit;		/* set by the signal handler */
+    /* The application's share of each iteration (SMTP: results from
+     * control, session timeouts); returns work done. NULL: none. */
+    unsigned (*app_poll) (void *app_ctx, uint64_t now_us);
+    void   *app_ctx;
 };
 
 struct dp_lcore {
@@ -152,6 +156,8 @@ struct dp_lcore {
     uint64_t arp_ttl_us;
     uint32_t idle_sleep_us;
     volatile int *quit;
+    unsigned (*app_poll) (void *app_ctx, uint64_t now_us);
+    void   *app_ctx;
 
     struct arp_cache arp;
 } __rte_cache_aligned;

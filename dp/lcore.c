@@ -10,7 +10,8 @@
  *	One iteration (dp_lcore_poll): read the TSC once and derive now_us;
  *	receive a burst from our queue, prefetching DP_PREFETCH_AHEAD frames
  *	ahead, and run each through eth_input() to completion; drain our
- *	steering ring; let TCP send what the burst made pending and hand
+ *	steering ring; let the application poll (app_poll: SMTP results
+ *	and timeouts); let TCP send what the burst made pending and hand
  *	that to the NIC as one burst; and, when tx_drain_us has passed, run
  *	the TCP timers, the ARP timer, publish the TCP counters, and flush
  *	what the timers queued.
@@ -80,6 +81,8 @@ int     dp_lcore_setup(struct dp_lcore *lc, const struct dp_lcore_params *p)
     lc->tsc_base = rte_rdtsc();
     lc->drain_tsc = lc->tsc_per_us * p->tx_drain_us;
     lc->idle_sleep_us = p->idle_sleep_us;
+    lc->app_poll = p->app_poll;
+    lc->app_ctx = p->app_ctx;
     arp_cache_init(&lc->arp);
 
     tc.mem_alloc = dp_mem_alloc;
@@ -135,6 +138,8 @@ unsigned dp_lcore_poll(struct dp_lcore *lc)
     if (lc->nworkers > 1)
 	steer_drain(lc);
     n += (uint16_t) (lc->stats->steer_in - steered);
+    if (lc->app_poll)
+	n += (uint16_t) lc->app_poll(lc->app_ctx, lc->now_us);
     if (n > 0) {
 	/* What a burst causes (ACKs, echoed data) leaves with that burst:
 	 * holding ACKs for the drain tick would stretch the peer's RTT. */

@@ -40,6 +40,7 @@
 
 #include "config.h"
 #include "dp.h"
+#include "smtp_app.h"
 
 #define DP_POOL_NAME		"mxgate_mbufs"
 #define DP_RING_NAME_FMT	"mxgate_steer_%u"
@@ -172,9 +173,19 @@ static void dp_tcp_config(const struct dpconf *cf, struct tcp_config *tc)
 	tc->listeners[tc->n_listeners].port = cf->discard_port;
 	tc->listeners[tc->n_listeners++].app = &tcp_app_discard;
     }
-    /* The SMTP session is not wired yet: listen ports are refused for now. */
-    for (i = 0; i < cf->nlisten; i++)
-	printf("mxgate-dp: listen port %u reserved for SMTP (not wired yet)\n", cf->listen[i]);
+    /* SMTP on smtp_port and on every `listen` port; each lcore's
+     * listen_ctx is filled in when its stack is made. */
+    for (i = -1; i < cf->nlisten; i++) {
+	uint16_t port = i < 0 ? cf->smtp_port : cf->listen[i];
+
+	if (port == 0)
+	    continue;
+	if (tc->n_listeners >= TCP_MAX_LISTENERS)
+	    rte_exit(EXIT_FAILURE, "SMTP port %u: more than %d listening ports\n",
+		     port, TCP_MAX_LISTENERS);
+	tc->listeners[tc->n_listeners].port = port;
+	tc->listeners[tc->n_listeners++].app = &smtpdp_app;
+    }
     if (getrandom(tc->secret, sizeof(tc->secret), 0) != (ssize_t) sizeof(tc->secret))
 	rte_exit(EXIT_FAILURE, "getrandom for the TCP ISN/cookie secret: %s\n",
 		 strerror(errno));
@@ -195,8 +206,9 @@ int     main(int argc, char **argv)
     char  **eal_argv;
     char   *eal_copy[DPCONF_EAL_ARGS_MAX];
     int     eal_argc;
-    unsigned nworkers, i, lcore;
+    unsigned nworkers, i, lcore, k;
     unsigned data_room;
+    struct smtpctl *smtp = 0;
     int     ret;
 
     dpconf_defaults(&cf);
@@ -247,6 +259,10 @@ int     main(int argc, char **argv)
 	rte_exit(EXIT_FAILURE, "port %u: get MAC address: %s\n", cf.port_id,
 		 rte_strerror(-ret));
     dp_tcp_config(&cf, &tc);
+    for (k = 0; k < tc.n_listeners; k++)
+	if (tc.listeners[k].app == &smtpdp_app && smtp == 0
+	    && (smtp = smtpctl_create(&cf, nworkers)) == 0)
+	    rte_exit(EXIT_FAILURE, "set up SMTP (rules, log, chunk pool, sessions)\n");
 
     i = 0;
     RTE_LCORE_FOREACH(lcore) {
@@ -268,17 +284,26 @@ int     main(int argc, char **argv)
 	p.stats = &z->w[i];
 	p.tcp = &tc;
 	p.quit = &dp_quit;
+	if (smtp) {
+	    for (k = 0; k < tc.n_listeners; k++)
+		if (tc.listeners[k].app == &smtpdp_app)
+		    tc.listeners[k].listen_ctx = smtpctl_lcore(smtp, i);
+	    p.app_poll = smtpdp_poll;
+	    p.app_ctx = smtpctl_lcore(smtp, i);
+	}
 	z->lcore_id[i] = lcore;
 	if (dp_lcore_setup(&lcs[i], &p) < 0)
 	    rte_exit(EXIT_FAILURE, "set up worker %u on lcore %u\n", i, lcore);
 	i++;
     }
     printf("mxgate-dp: ready port %u mac " RTE_ETHER_ADDR_PRT_FMT
-	   " address %u.%u.%u.%u/%u workers %u echo %u discard %u\n",
+	   " address %u.%u.%u.%u/%u workers %u echo %u discard %u smtp %u\n",
 	   cf.port_id, RTE_ETHER_ADDR_BYTES(&mac), cf.addr >> 24, cf.addr >> 16 & 255,
 	   cf.addr >> 8 & 255, cf.addr & 255, cf.prefix_len, nworkers,
-	   cf.echo_port, cf.discard_port);
+	   cf.echo_port, cf.discard_port, smtp ? cf.smtp_port : 0);
     fflush(stdout);
+    if (smtp && smtpctl_start(smtp) < 0)
+	rte_exit(EXIT_FAILURE, "start the SMTP control thread\n");
 
     i = 1;
     RTE_LCORE_FOREACH_WORKER(lcore) {
@@ -295,6 +320,7 @@ int     main(int argc, char **argv)
 			    tcp_stack_conn_count(lcs[i].tcp));
 	dp_lcore_teardown(&lcs[i]);
     }
+    smtpctl_stop(smtp);
     if ((ret = rte_eth_dev_stop(cf.port_id)) != 0)
 	printf("mxgate-dp: port %u: stop: %s\n", cf.port_id, rte_strerror(-ret));
     rte_eth_dev_close(cf.port_id);

@@ -11,13 +11,15 @@
  *	to the message buffer, msg_end takes the verdict and hands message
  *	and verdict to delivery, whose done() callback gives the session its
  *	final reply. The client's 250 therefore comes after the downstream's.
+ *	Parameters and queue ids come from control/handoff.c, shared with
+ *	the data plane.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "handoff.h"
 #include "sock_int.h"
 
 /* buf_append - copy content into the chunk list, within the budget */
@@ -134,64 +136,6 @@ static void on_delivered(void *ctx, struct delivery_msg *m,
 	sock_conn_pump(c);
 }
 
-/* params - the MAIL and RCPT parameters the downstream should see */
-static void params(struct sock_conn *c, const struct smtp_txn *t)
-{
-	size_t n = 0, i;
-
-	c->mail_params[0] = 0;
-	if (t->body == SMTP_BODY_8BITMIME)
-		n += (size_t)snprintf(c->mail_params + n, sizeof(c->mail_params) - n,
-				      " BODY=8BITMIME");
-	if (t->smtputf8 && n < sizeof(c->mail_params))
-		n += (size_t)snprintf(c->mail_params + n, sizeof(c->mail_params) - n,
-				      " SMTPUTF8");
-	if (t->ret != SMTP_RET_NONE && n < sizeof(c->mail_params))
-		n += (size_t)snprintf(c->mail_params + n, sizeof(c->mail_params) - n,
-				      " RET=%s", t->ret == SMTP_RET_FULL ? "FULL" : "HDRS");
-	if (t->envid[0] && n < sizeof(c->mail_params))
-		snprintf(c->mail_params + n, sizeof(c->mail_params) - n,
-			 " ENVID=%s", t->envid);
-	for (i = 0; i < t->env.nrcpt && i < SMTP_RCPT_CAP; i++) {
-		const struct smtp_rcpt *r = &t->rcpts[i];
-		char *p = c->rcpt_param_buf[i];
-		size_t cap = sizeof(c->rcpt_param_buf[i]), k = 0;
-
-		p[0] = 0;
-		if (r->notify) {
-			k += (size_t)snprintf(p + k, cap - k, " NOTIFY=");
-			if (r->notify & SMTP_NOTIFY_NEVER)
-				k += (size_t)snprintf(p + k, cap - k, "NEVER");
-			else {
-				const char *sep = "";
-
-				if (r->notify & SMTP_NOTIFY_SUCCESS)
-					k += (size_t)snprintf(p + k, cap - k, "%sSUCCESS", sep), sep = ",";
-				if (r->notify & SMTP_NOTIFY_FAILURE)
-					k += (size_t)snprintf(p + k, cap - k, "%sFAILURE", sep), sep = ",";
-				if (r->notify & SMTP_NOTIFY_DELAY)
-					k += (size_t)snprintf(p + k, cap - k, "%sDELAY", sep);
-			}
-		}
-		if (r->orcpt && r->orcpt[0] && k < cap)
-			snprintf(p + k, cap - k, " ORCPT=%s", r->orcpt);
-		c->rcpt_params[i] = p;
-	}
-}
-
-/* sock_qid - a queue id unique across threads and restarts: wall-clock
- * seconds and microseconds, worker, per-worker sequence */
-static void sock_qid(struct sock_worker *w, char *buf, size_t size)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(buf, size, "%08llX%05lX%02X%03llX",
-		 (unsigned long long)ts.tv_sec & 0xffffffffULL,
-		 (long)(ts.tv_nsec / 1000) & 0xfffff, w->id & 0xff,
-		 (unsigned long long)(w->seq++ & 0xfff));
-}
-
 /* on_msg_end - the content ended cleanly: verdict, then delivery */
 static void on_msg_end(void *ctx, const struct smtp_txn *t)
 {
@@ -209,9 +153,11 @@ static void on_msg_end(void *ctx, const struct smtp_txn *t)
 		return;
 	}
 	memset(m, 0, sizeof(*m));
-	sock_qid(w, m->qid, sizeof(m->qid));
+	handoff_qid(w->id, w->seq++, m->qid, sizeof(m->qid));
 	c->env = t->env;
-	params(c, t);
+	handoff_params(t, c->mail_params, sizeof(c->mail_params),
+		       &c->rcpt_param_buf[0][0], sizeof(c->rcpt_param_buf),
+		       c->rcpt_params);
 	m->env = &c->env;
 	m->client_port = c->port;
 	m->proto = t->esmtp ? "ESMTP" : "SMTP";

@@ -5,7 +5,11 @@ PrivatePostfix   a Postfix instance of the test's own (postfix -c DIR),
                  every recipient of example.net into one Maildir the test
                  reads; optionally with mxgate as its content_filter.
 Filter           an mxgate-filter process.
-free_port(), wait_port(), maildir_messages(), fail().
+free_port(), wait_port(), maildir_messages(), strip_added(), fail().
+
+With netns="NAME", PrivatePostfix runs inside that network namespace
+(`ip netns exec NAME postfix ...`), so that a process in the namespace
+(mxgate-dp's control thread) reaches it on the namespace's loopback.
 
 Everything is created under a temporary directory and removed by stop();
 nothing of the host's own Postfix is used or changed, except that the
@@ -48,6 +52,31 @@ def wait_port(port, timeout=15.0, host="127.0.0.1"):
         except OSError:
             time.sleep(0.05)
     return False
+
+
+def wait_port_netns(netns, port, timeout=15.0):
+    """wait_port inside network namespace netns (the caller may be outside)."""
+    code = (f"import socket,time,sys\nend=time.monotonic()+{timeout}\n"
+            f"while time.monotonic()<end:\n"
+            f"  try:\n    socket.create_connection(('127.0.0.1',{port}),timeout=0.5).close(); sys.exit(0)\n"
+            f"  except OSError: time.sleep(0.05)\nsys.exit(1)\n")
+    return subprocess.run(["ip", "netns", "exec", netns, "/usr/bin/python3", "-c", code]).returncode == 0
+
+
+def strip_added(msg):
+    """The message without the header lines Postfix and we add on top."""
+    head, _, body = msg.partition(b"\n\n")
+    keep, skip = [], False
+    for l in head.split(b"\n"):
+        if l[:1] in (b" ", b"\t"):
+            if not skip:
+                keep.append(l)
+            continue
+        skip = l.split(b":")[0].lower() in (b"return-path", b"delivered-to", b"received",
+                                             b"x-mxgate", b"x-original-to")
+        if not skip:
+            keep.append(l)
+    return b"\n".join(keep) + b"\n\n" + body
 
 
 def maildir_messages(maildir):
@@ -111,7 +140,9 @@ class PrivatePostfix:
     filter_port, mail received there goes through mxgate on filter_port
     and comes back on reinject_port (the content-filter topology)."""
 
-    def __init__(self, name, smtp_port, filter_port=None, reinject_port=None, extra_main=""):
+    def __init__(self, name, smtp_port, filter_port=None, reinject_port=None, extra_main="",
+                 netns=None):
+        self.netns = netns
         # a fixed path per name: Postfix authorizes config dirs by exact name
         self.root = f"/var/tmp/mxgate-pf-{name}"
         if os.path.exists(os.path.join(self.root, "etc", "main.cf")):
@@ -200,7 +231,9 @@ default_destination_concurrency_limit = 20
         self.running = False
 
     def postfix(self, *args):
-        return subprocess.run(["postfix", "-c", self.conf, *args], capture_output=True, timeout=60)
+        pre = ["ip", "netns", "exec", self.netns] if self.netns else []
+        return subprocess.run([*pre, "postfix", "-c", self.conf, *args], capture_output=True,
+                              timeout=60)
 
     def start(self):
         p = self.postfix("check")
@@ -211,7 +244,7 @@ default_destination_concurrency_limit = 20
             fail("postfix start: " + p.stderr.decode(errors="replace") + self.log())
         self.running = True
         for port in (self.smtp_port, self.reinject_port):
-            if port and not wait_port(port):
+            if port and not (wait_port_netns(self.netns, port) if self.netns else wait_port(port)):
                 fail(f"private postfix does not listen on {port}:\n" + self.log())
 
     def stop(self):

@@ -18,7 +18,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mxtest import Filter, PrivatePostfix, fail, free_port  # noqa: E402
+from mxtest import Filter, PrivatePostfix, fail, free_port, strip_added  # noqa: E402
 
 FILTER, ROOT, NAME = sys.argv[1], sys.argv[2], sys.argv[3]
 RULES = os.path.join(ROOT, "rules", "default")
@@ -52,23 +52,6 @@ def send(port, msg, rcpts=("bob@example.net",), helo="client.example.org"):
             s.quit()
         except Exception:
             pass
-
-
-def strip_added(msg):
-    """The message without the header lines Postfix and we add on top."""
-    head, _, body = msg.partition(b"\n\n")
-    lines = head.split(b"\n")
-    keep, skip = [], False
-    for l in lines:
-        if l[:1] in (b" ", b"\t"):
-            if not skip:
-                keep.append(l)
-            continue
-        skip = l.split(b":")[0].lower() in (b"return-path", b"delivered-to", b"received",
-                                             b"x-mxgate", b"x-original-to")
-        if not skip:
-            keep.append(l)
-    return b"\n".join(keep) + b"\n\n" + body
 
 
 class Setup:

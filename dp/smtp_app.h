@@ -1,0 +1,193 @@
+/*
+ * smtp_app.h - SMTP on the data plane: lcore sessions and the handoff
+ *
+ *	Lcore side (smtp_app.c):
+ *	extern const struct tcp_app_ops smtpdp_app;
+ *	struct smtpdp_lcore *smtpdp_lcore_new(const struct smtpdp_config *cfg,
+ *			unsigned index, struct rte_mempool *chunks, int socket);
+ *	unsigned smtpdp_poll(void *lcore_ctx, uint64_t now_us);
+ *	void smtpdp_lcore_report(const struct smtpdp_lcore *l, FILE *fp);
+ *	void smtpdp_lcore_free(struct smtpdp_lcore *l);
+ *
+ *	Control side (smtp_ctrl.c):
+ *	struct smtpctl *smtpctl_create(const struct dpconf *cf,
+ *			unsigned nworkers);
+ *	struct smtpdp_lcore *smtpctl_lcore(struct smtpctl *ctl, unsigned i);
+ *	int smtpctl_start(struct smtpctl *ctl);
+ *	void smtpctl_stop(struct smtpctl *ctl);
+ *
+ * DESCRIPTION
+ *	Every worker lcore owns a struct smtpdp_lcore: a fixed pool of
+ *	session slots (hugepage memory, made at start-up), its engine
+ *	worker, and two single-producer single-consumer rings to the
+ *	control thread. smtpdp_app is the tcp_app_ops of the SMTP port; its
+ *	listen_ctx is the lcore's struct smtpdp_lcore.
+ *
+ *	Message content goes, as it arrives, into the engine (scanning) and
+ *	into chunks from one rte_mempool in hugepage memory shared by the
+ *	lcores. At the end of data the lcore fills the slot's handoff record
+ *	(envelope, parameters, verdict, chunk list: everything control needs,
+ *	nothing pointing into the session) and enqueues it to control;
+ *	control relays (syscalls happen there, never on an lcore) and
+ *	enqueues the record back with the reply, which smtpdp_poll() gives
+ *	the session. A slot whose connection went away meanwhile waits for
+ *	its record before it is reused, so the record never dangles.
+ *
+ *	smtpdp_poll() is the lcore loop's hook (dp_lcore_params.app_poll):
+ *	results from control, and the sessions' timeouts every
+ *	SMTPDP_TICK_MS. It returns how much it did, so that the loop flushes
+ *	TCP after it.
+ *
+ *	smtpctl_create() does the start-up that needs system calls: rule
+ *	set, log file, quarantine directory, chunk pool, per-lcore state;
+ *	smtpctl_start() starts the control thread (rte_ctrl_thread_create)
+ *	and smtpctl_stop() stops it after the lcores have stopped.
+ *
+ * DIAGNOSTICS
+ *	smtpctl_create() returns NULL after printing what failed.
+ *	smtpdp_lcore_new() returns NULL with rte_errno or errno set. In the
+ *	loop nothing is printed: see struct smtpdp_counters.
+ */
+#ifndef MX_DP_SMTP_APP_H
+#define MX_DP_SMTP_APP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/uio.h>
+
+#include <rte_common.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include "delivery.h"
+#include "engine.h"
+#include "handoff.h"
+#include "relay.h"
+#include "smtp_session.h"
+#include "tcp.h"
+
+#define SMTPDP_PORT_DEFAULT	25
+#define SMTPDP_SESSIONS_DEFAULT	1024	/* session slots per lcore */
+#define SMTPDP_CHUNKS_DEFAULT	4096	/* message chunks, all lcores */
+#define SMTPDP_CHUNK_SIZE	16384	/* one chunk, header included */
+#define SMTPDP_CHUNK_CACHE	32	/* mempool cache per lcore */
+#define SMTPDP_MATCH_MAX	32	/* verdict matches copied for the log */
+#define SMTPDP_TICK_MS		100	/* session timeout scan interval */
+#define SMTPDP_RESULT_BURST	32	/* results taken per loop iteration */
+#define SMTPDP_ADDR_MAX		16	/* "255.255.255.255" */
+
+/* A piece of message content; the chunks of a message form a list. */
+struct smtpdp_chunk {
+	struct smtpdp_chunk *next;
+	uint32_t len;
+	uint8_t data[SMTPDP_CHUNK_SIZE - 16];
+};
+
+/* Shared start-up configuration, read-only after start. */
+struct smtpdp_config {
+	struct smtp_config smtp;
+	const struct ruleset *rules;
+	uint32_t sessions;		/* slots per lcore */
+	struct relay_config relay;
+	struct delivery_config delivery;
+};
+
+/*
+ * What control needs to carry out a verdict: copies only, so that the
+ * session may move on (or go away) while control works on it.
+ */
+struct smtpdp_handoff {
+	unsigned lcore;			/* whose record */
+	struct rte_ring *home;		/* that lcore's result ring */
+	struct smtpdp_chunk *head;	/* content, as received */
+	uint32_t nchunks;
+	uint64_t size;
+	struct envelope env;
+	uint16_t client_port;
+	bool esmtp;
+	char client_addr[SMTPDP_ADDR_MAX];
+	char helo[SMTP_HELO_MAX + 1];
+	char mail_from[SMTP_PATH_MAX + 1];
+	const char *rcpt[SMTP_RCPT_CAP];
+	char rcpt_buf[SMTP_ENVELOPE_CAP];
+	char mail_params[HANDOFF_MAIL_PARAMS_MAX];
+	const char *rcpt_params[SMTP_RCPT_CAP];
+	char rcpt_param_buf[HANDOFF_RCPT_PARAMS_MAX];
+	struct verdict verdict;
+	struct verdict_match matches[SMTPDP_MATCH_MAX];
+	double receive_ms, scan_ms;
+	/* control's */
+	struct delivery_msg dm;
+	struct iovec *iov;
+	/* control to lcore */
+	struct delivery_reply reply;
+};
+
+/* One client connection's slot. */
+struct smtpdp_conn {
+	struct smtpdp_lcore *lc;
+	struct tcp_conn *c;		/* NULL once TCP is gone */
+	uint32_t index;
+	bool in_use;
+	bool live;			/* session initialised, not fini'd */
+	bool eof;			/* peer sent FIN */
+	bool pumping;
+	bool msg_failed;		/* engine or chunk failure: 451 */
+	bool pending;			/* record is with control */
+	bool abandoned;			/* session gave up on that record */
+	struct engine_msg *em;
+	struct envelope env;		/* the engine's view during DATA */
+	struct smtpdp_chunk *head, *tail;
+	uint32_t nchunks;
+	uint64_t size;
+	uint64_t first_byte_us;
+	char addr[SMTPDP_ADDR_MAX];
+	struct smtp_session sess;
+	struct smtpdp_handoff rec;
+};
+
+/* Per-lcore counters: single writer, read at shutdown. */
+struct smtpdp_counters {
+	uint64_t sessions;		/* accepted */
+	uint64_t sessions_refused;	/* no free slot: connection reset */
+	uint64_t messages;		/* handed to control */
+	uint64_t msg_no_chunk;		/* chunk pool empty: 451 */
+	uint64_t msg_engine_fail;	/* engine refused or failed: 451 */
+	uint64_t msg_busy;		/* previous record still with control */
+	uint64_t results;		/* replies back from control */
+	uint64_t results_dropped;	/* session gone or gave up */
+};
+
+struct smtpdp_lcore {
+	unsigned index;
+	const struct smtpdp_config *cfg;
+	struct engine_worker *engine;
+	struct rte_mempool *chunks;
+	struct rte_ring *to_ctrl;	/* records: lcore -> control */
+	struct rte_ring *from_ctrl;	/* records: control -> lcore */
+	uint64_t now_us;
+	uint64_t next_tick_ms;
+	struct smtpdp_conn *conns;
+	uint32_t *free_slots;
+	uint32_t nfree;
+	struct smtpdp_counters ctr;
+} __rte_cache_aligned;
+
+struct dpconf;
+struct smtpctl;
+
+extern const struct tcp_app_ops smtpdp_app;
+struct smtpdp_lcore *smtpdp_lcore_new(const struct smtpdp_config *cfg,
+				      unsigned index, struct rte_mempool *chunks,
+				      int socket);
+unsigned smtpdp_poll(void *lcore_ctx, uint64_t now_us);
+void smtpdp_lcore_report(const struct smtpdp_lcore *l, FILE *fp);
+void smtpdp_lcore_free(struct smtpdp_lcore *l);
+
+struct smtpctl *smtpctl_create(const struct dpconf *cf, unsigned nworkers);
+struct smtpdp_lcore *smtpctl_lcore(struct smtpctl *ctl, unsigned i);
+int smtpctl_start(struct smtpctl *ctl);
+void smtpctl_stop(struct smtpctl *ctl);
+
+#endif

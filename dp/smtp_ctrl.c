@@ -1,0 +1,323 @@
+/*
+ * smtp_ctrl.c - the control thread of mxgate-dp: verdicts carried out
+ *
+ *	struct smtpctl *smtpctl_create(const struct dpconf *cf,
+ *			unsigned nworkers);
+ *	struct smtpdp_lcore *smtpctl_lcore(struct smtpctl *ctl, unsigned i);
+ *	int smtpctl_start(struct smtpctl *ctl);
+ *	void smtpctl_stop(struct smtpctl *ctl);
+ *
+ * DESCRIPTION
+ *	Where the data plane's messages meet the kernel: one thread made by
+ *	rte_ctrl_thread_create() (so it stays off the worker cores) takes
+ *	handoff records from every lcore's ring, gives each a queue id and
+ *	hands it to delivery (relay with PIPELINING and XFORWARD,
+ *	quarantine, discard, reject; one JSON log line), waits on
+ *	delivery's epoll descriptor with a short timeout, and returns every
+ *	record with its reply on the lcore's result ring. The body iovecs
+ *	point straight at the chunks in hugepage memory: no copy.
+ *
+ *	docs/adr/0007-dp-handoff-in-process.md says why this is a thread of
+ *	mxgate-dp for now rather than the mxgate-control process of the
+ *	design.
+ *
+ * DIAGNOSTICS
+ *	Start-up failures are printed with what was attempted and
+ *	smtpctl_create()/smtpctl_start() fail. At run time a message that
+ *	cannot be handed on is answered 451 and logged by delivery.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include "config.h"
+#include "rules.h"
+#include "smtp_app.h"
+
+#define SMTPCTL_WAIT_MS		1	/* epoll wait when no record came */
+#define SMTPCTL_BURST		32	/* records taken per ring and pass */
+#define SMTPCTL_QID_WORKER	0x80	/* qid worker field: dp, not filter */
+#define SMTPCTL_CHUNK_POOL	"mxgate_msgchunks"
+
+struct smtpctl {
+	struct smtpdp_config cfg;
+	struct ruleset *rules;
+	FILE *log;
+	unsigned nworkers;
+	struct smtpdp_lcore **lcs;
+	struct rte_mempool *chunks;
+	struct delivery *delivery;
+	int epfd;
+	pthread_t tid;
+	bool started;
+	volatile int quit;
+	uint64_t seq;
+	char hostname[DPCONF_STR_MAX];
+	char qdir[DPCONF_STR_MAX];
+};
+
+/* mono_ms - monotonic milliseconds (control may call the kernel) */
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* on_done - delivery answered: the record goes home with the reply */
+static void on_done(void *ctx, struct delivery_msg *m,
+		    const struct delivery_reply *r)
+{
+	struct smtpdp_handoff *rec = ctx;
+
+	(void)m;
+	rec->reply = *r;
+	free(rec->iov);
+	rec->iov = NULL;
+	/* Sized for every slot of the lcore, and a slot has one record out
+	 * at most: this cannot fail. */
+	if (rte_ring_sp_enqueue(rec->home, rec) != 0)
+		rte_panic("mxgate-dp: result ring of worker %u full\n", rec->lcore);
+}
+
+/* refuse - answer a record ourselves (no delivery): 451, try again */
+static void refuse(struct smtpdp_handoff *rec, const char *text)
+{
+	struct delivery_reply r;
+
+	memset(&r, 0, sizeof(r));
+	r.code = 451;
+	snprintf(r.enhanced, sizeof(r.enhanced), "4.3.0");
+	snprintf(r.text, sizeof(r.text), "%s", text);
+	on_done(rec, &rec->dm, &r);
+}
+
+/* submit - one record from an lcore into delivery */
+static void submit(struct smtpctl *ctl, struct smtpdp_handoff *rec,
+		   uint64_t now)
+{
+	struct delivery_msg *m = &rec->dm;
+	struct smtpdp_chunk *ch;
+	size_t i = 0;
+
+	rec->iov = calloc(rec->nchunks ? rec->nchunks : 1, sizeof(*rec->iov));
+	if (rec->iov == NULL) {
+		refuse(rec, "out of memory, try again later");
+		return;
+	}
+	for (ch = rec->head; ch && i < rec->nchunks; ch = ch->next, i++) {
+		rec->iov[i].iov_base = ch->data;
+		rec->iov[i].iov_len = ch->len;
+	}
+	memset(m, 0, sizeof(*m));
+	handoff_qid(SMTPCTL_QID_WORKER | rec->lcore, ctl->seq++, m->qid, sizeof(m->qid));
+	m->env = &rec->env;
+	m->client_port = rec->client_port;
+	m->proto = rec->esmtp ? "ESMTP" : "SMTP";
+	m->mail_params = rec->mail_params;
+	m->rcpt_params = rec->rcpt_params;
+	m->verdict = &rec->verdict;
+	m->body = rec->iov;
+	m->nbody = i;
+	m->size = rec->size;
+	m->receive_ms = rec->receive_ms;
+	m->scan_ms = rec->scan_ms;
+	m->end_ms = now;
+	m->done = on_done;
+	m->ctx = rec;
+	delivery_submit(ctl->delivery, m, now);
+}
+
+/* ctl_main - the control thread: rings in, delivery, rings out */
+static void *ctl_main(void *arg)
+{
+	struct smtpctl *ctl = arg;
+	struct epoll_event ev[4];
+
+	while (!ctl->quit) {
+		struct smtpdp_handoff *recs[SMTPCTL_BURST];
+		uint64_t now = mono_ms();
+		unsigned w, n, i, got = 0;
+
+		for (w = 0; w < ctl->nworkers; w++) {
+			n = rte_ring_sc_dequeue_burst(ctl->lcs[w]->to_ctrl, (void **)recs,
+						      SMTPCTL_BURST, NULL);
+			for (i = 0; i < n; i++)
+				submit(ctl, recs[i], now);
+			got += n;
+		}
+		if (epoll_wait(ctl->epfd, ev, 4, got ? 0 : SMTPCTL_WAIT_MS) < 0
+		    && errno != EINTR) {
+			fprintf(stderr, "mxgate-dp: control: epoll_wait: %s\n",
+				strerror(errno));
+			usleep(SMTPCTL_WAIT_MS * 1000);
+		}
+		delivery_run(ctl->delivery, mono_ms());
+	}
+	return NULL;
+}
+
+/* smtp_config_from - the session limits and names from the dp config */
+static void smtp_config_from(struct smtpctl *ctl, const struct dpconf *cf)
+{
+	struct smtpdp_config *c = &ctl->cfg;
+
+	smtp_config_defaults(&c->smtp);
+	if (cf->hostname[0])
+		snprintf(ctl->hostname, sizeof(ctl->hostname), "%s", cf->hostname);
+	else if (gethostname(ctl->hostname, sizeof(ctl->hostname) - 1) != 0
+		 || !ctl->hostname[0])
+		snprintf(ctl->hostname, sizeof(ctl->hostname), "mxgate");
+	c->smtp.hostname = ctl->hostname;
+	c->sessions = cf->smtp_sessions;
+	relay_config_default(&c->relay);
+	snprintf(c->relay.host, sizeof(c->relay.host), "%s", cf->relay_host);
+	c->relay.port = cf->relay_port;
+	snprintf(c->relay.helo, sizeof(c->relay.helo), "%s", ctl->hostname);
+	snprintf(ctl->qdir, sizeof(ctl->qdir), "%s", cf->quarantine);
+	c->delivery.quarantine_dir = ctl->qdir;
+	c->delivery.hostname = ctl->hostname;
+}
+
+/* smtpctl_create - everything SMTP needs, at start-up (after EAL) */
+struct smtpctl *smtpctl_create(const struct dpconf *cf, unsigned nworkers)
+{
+	struct smtpctl *ctl;
+	struct rules_error err;
+	struct epoll_event ev;
+	unsigned i;
+
+	if ((ctl = calloc(1, sizeof(*ctl))) == NULL
+	    || (ctl->lcs = calloc(nworkers, sizeof(*ctl->lcs))) == NULL) {
+		fprintf(stderr, "mxgate-dp: smtp: out of memory\n");
+		free(ctl);
+		return NULL;
+	}
+	ctl->epfd = -1;
+	ctl->nworkers = nworkers;
+	smtp_config_from(ctl, cf);
+	memset(&err, 0, sizeof(err));
+	if ((ctl->rules = rules_load_dir(cf->rules, &err)) == NULL) {
+		fprintf(stderr, "mxgate-dp: rule set %s refused: %s%s%.0d%s%s\n",
+			cf->rules, err.file, err.line ? ":" : "", err.line,
+			err.file[0] ? ": " : "", err.msg);
+		goto fail;
+	}
+	ctl->cfg.rules = ctl->rules;
+	ctl->cfg.delivery.rules_version = rules_version(ctl->rules);
+	if (mkdir(ctl->qdir, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "mxgate-dp: create quarantine directory %s: %s\n",
+			ctl->qdir, strerror(errno));
+		goto fail;
+	}
+	if (strcmp(cf->log, "-") == 0)
+		ctl->log = stdout;
+	else if ((ctl->log = fopen(cf->log, "a")) == NULL) {
+		fprintf(stderr, "mxgate-dp: open message log %s: %s\n", cf->log,
+			strerror(errno));
+		goto fail;
+	}
+	ctl->cfg.delivery.log = ctl->log;
+	ctl->chunks = rte_mempool_create(SMTPCTL_CHUNK_POOL, cf->msg_chunks,
+					 SMTPDP_CHUNK_SIZE, SMTPDP_CHUNK_CACHE, 0,
+					 NULL, NULL, NULL, NULL,
+					 (int)rte_socket_id(), 0);
+	if (ctl->chunks == NULL) {
+		fprintf(stderr, "mxgate-dp: create message chunk pool of %u x %u bytes:"
+			" %s\n", cf->msg_chunks, SMTPDP_CHUNK_SIZE,
+			rte_strerror(rte_errno));
+		goto fail;
+	}
+	for (i = 0; i < nworkers; i++) {
+		ctl->lcs[i] = smtpdp_lcore_new(&ctl->cfg, i, ctl->chunks,
+					       (int)rte_socket_id());
+		if (ctl->lcs[i] == NULL) {
+			fprintf(stderr, "mxgate-dp: smtp worker %u: %u session slots,"
+				" rings, engine: %s\n", i, ctl->cfg.sessions,
+				rte_errno ? rte_strerror(rte_errno) : strerror(errno));
+			goto fail;
+		}
+	}
+	if ((ctl->delivery = delivery_new(&ctl->cfg.delivery, &ctl->cfg.relay)) == NULL) {
+		fprintf(stderr, "mxgate-dp: set up the relay to %s:%u: %s\n",
+			ctl->cfg.relay.host, ctl->cfg.relay.port, strerror(errno));
+		goto fail;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	if ((ctl->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0
+	    || epoll_ctl(ctl->epfd, EPOLL_CTL_ADD, delivery_fd(ctl->delivery), &ev) < 0) {
+		fprintf(stderr, "mxgate-dp: control epoll: %s\n", strerror(errno));
+		goto fail;
+	}
+	printf("mxgate-dp: smtp: rules %s (%zu rules, version %s), relay %s:%u,"
+	       " %u sessions per worker, %u chunks of %u bytes\n", cf->rules,
+	       rules_count(ctl->rules), rules_version(ctl->rules), ctl->cfg.relay.host,
+	       ctl->cfg.relay.port, ctl->cfg.sessions, cf->msg_chunks, SMTPDP_CHUNK_SIZE);
+	return ctl;
+fail:
+	smtpctl_stop(ctl);
+	return NULL;
+}
+
+/* smtpctl_lcore - worker i's SMTP state (its listen_ctx and poll ctx) */
+struct smtpdp_lcore *smtpctl_lcore(struct smtpctl *ctl, unsigned i)
+{
+	return ctl->lcs[i];
+}
+
+/* smtpctl_start - the control thread, off the worker cores */
+int smtpctl_start(struct smtpctl *ctl)
+{
+	int ret;
+
+	ret = rte_ctrl_thread_create(&ctl->tid, "mxgate-ctl", NULL, ctl_main, ctl);
+	if (ret != 0) {
+		fprintf(stderr, "mxgate-dp: start the control thread: %s\n",
+			strerror(ret < 0 ? -ret : ret));
+		return -1;
+	}
+	ctl->started = true;
+	return 0;
+}
+
+/* smtpctl_stop - after the lcores stopped: stop control, free all */
+void smtpctl_stop(struct smtpctl *ctl)
+{
+	unsigned i;
+
+	if (ctl == NULL)
+		return;
+	if (ctl->started) {
+		ctl->quit = 1;
+		pthread_join(ctl->tid, NULL);
+	}
+	/* fails what is still in flight: those clients got no 250 */
+	if (ctl->delivery)
+		delivery_free(ctl->delivery);
+	for (i = 0; i < ctl->nworkers; i++) {
+		if (ctl->lcs[i] == NULL)
+			continue;
+		smtpdp_lcore_report(ctl->lcs[i], stdout);
+		smtpdp_lcore_free(ctl->lcs[i]);
+	}
+	rte_mempool_free(ctl->chunks);
+	if (ctl->epfd >= 0)
+		close(ctl->epfd);
+	if (ctl->log && ctl->log != stdout)
+		fclose(ctl->log);
+	if (ctl->rules)
+		rules_free(ctl->rules);
+	free(ctl->lcs);
+	free(ctl);
+}
