@@ -1,7 +1,7 @@
 /*
  * tcp_bench.c - in-process benchmark of dp/tcp (no kernel, no DPDK)
  *
- * Usage: tcp_bench [seconds-per-test]
+ * Usage: tcp_bench [seconds-per-test [data-connections [seg|conn]]]
  *
  * Plays clients directly into tcp_input on one core and reports:
  *   - TSC cycles per in-order 1460-byte data segment, including the ACKs
@@ -28,7 +28,8 @@
 
 #define CLIENT		0xc6120002U
 #define SERVER		0xc6120001U
-#define NCONN		16		/* parallel data connections */
+#define NCONN_MAX	64		/* parallel data connections, at most */
+#define NCONN_DEF	16
 #define SEG_PAYLOAD	1460
 #define BURST		32		/* segments per tcp_flush, like an RX burst */
 #define PER_CONN	2		/* consecutive segments per conn in a burst */
@@ -180,12 +181,12 @@ make_stack(struct bench *b, unsigned flags)
 
 /* seg_bench - the in-order data path */
 static void
-seg_bench(double seconds, int offload)
+seg_bench(double seconds, int offload, int nconn)
 {
     struct bench b;
     struct tcp_stack *st;
-    uint8_t seg[NCONN][20 + SEG_PAYLOAD];
-    uint32_t seq[NCONN], iss[NCONN];
+    static uint8_t seg[NCONN_MAX][20 + SEG_PAYLOAD];
+    uint32_t seq[NCONN_MAX], iss[NCONN_MAX];
     unsigned in_flags = offload ? TCP_IN_CSUM_GOOD : 0;
     uint64_t now = 1, nseg = 0, t0, t1, acks0;
     uint32_t pay_sum;
@@ -194,7 +195,7 @@ seg_bench(double seconds, int offload)
 
     memset(&b, 0, sizeof(b));
     st = make_stack(&b, offload ? TCP_CFG_TX_CSUM_OFFLOAD : 0);
-    for (i = 0; i < NCONN; i++) {
+    for (i = 0; i < nconn; i++) {
 	uint16_t port = (uint16_t) (10000 + i);
 
 	seq[i] = 1000u * (uint32_t) i + 0xfffff000u;	/* wraps early */
@@ -210,7 +211,7 @@ seg_bench(double seconds, int offload)
 	tcp_flush(st);
 	memset(seg[i] + 20, 'm', SEG_PAYLOAD);
     }
-    if (tcp_stack_counters(st)->accepted != NCONN) {
+    if (tcp_stack_counters(st)->accepted != (uint64_t) nconn) {
 	fprintf(stderr, "tcp_bench: connections did not come up\n");
 	exit(1);
     }
@@ -223,7 +224,7 @@ seg_bench(double seconds, int offload)
 	    int     j;
 
 	    for (j = 0; j < BURST; j++) {
-		i = (j / PER_CONN) % NCONN;
+		i = (j / PER_CONN) % nconn;
 		hdr(seg[i], (uint16_t) (10000 + i), seq[i], iss[i] + 1, 0x10);
 		if (!offload)
 		    put_csum_pay(seg[i], 20 + SEG_PAYLOAD, pay_sum);
@@ -317,10 +318,20 @@ int
 main(int argc, char **argv)
 {
     double  sec = argc > 1 ? atof(argv[1]) : DEF_SECONDS;
+    int     nconn = argc > 2 ? atoi(argv[2]) : NCONN_DEF;
+    const char *only = argc > 3 ? argv[3] : "";
 
-    seg_bench(sec, 0);
-    seg_bench(sec, 1);
-    conn_bench(sec, 0);
-    conn_bench(sec, 1);
+    if (nconn < 1 || nconn > NCONN_MAX)
+	nconn = NCONN_DEF;
+    printf("tcp_bench: %d data connections, bursts of %d segments\n",
+	   nconn, BURST);
+    if (strcmp(only, "conn")) {
+	seg_bench(sec, 0, nconn);
+	seg_bench(sec, 1, nconn);
+    }
+    if (strcmp(only, "seg")) {
+	conn_bench(sec, 0);
+	conn_bench(sec, 1);
+    }
     return (0);
 }

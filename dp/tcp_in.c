@@ -502,6 +502,10 @@ fin_input(struct tcp_conn *c)
 	tcp_conn_set_state(c, TCP_ST_CLOSING);
 	break;
     case TCP_ST_FIN_WAIT_2:
+	/* Last chance for the app to read what came with the FIN: the conn
+	 * becomes a TIME_WAIT record right after. */
+	if (tcp_conn_notify_data(c) < 0)
+	    return (-1);
 	tcp_send_ack(c);
 	tcp_conn_to_time_wait(c);
 	return (-1);
