@@ -349,6 +349,20 @@ static void do_quarantine(struct delivery *d, struct delivery_msg *m,
 	free(meta);
 }
 
+/* policy_reply - the verdict's "550 5.7.1 text" as it is when it has the
+ * expected class, else the fallback */
+static void policy_reply(struct delivery_reply *r, const char *reply,
+			 int class, int code, const char *enh, const char *text)
+{
+	if (reply[0] && sscanf(reply, "%d", &r->code) == 1
+	    && r->code / 100 == class && strlen(reply) > 4) {
+		r->enhanced[0] = 0;	/* split out of the text by finish() */
+		snprintf(r->text, sizeof(r->text), "%s", reply + 4);
+		return;
+	}
+	set_reply(r, code, enh, "%s", text);
+}
+
 /* delivery_submit - do what the verdict says */
 void delivery_submit(struct delivery *d, struct delivery_msg *m,
 		     uint64_t now_ms)
@@ -372,25 +386,12 @@ void delivery_submit(struct delivery *d, struct delivery_msg *m,
 		finish(m, "discard", &r, NULL, NULL, now_ms);
 		return;
 	case ACT_REJECT:
-		/* v->reply is "550 5.7.1 text": give it as it is */
-		if (v->reply[0] && sscanf(v->reply, "%d", &r.code) == 1
-		    && r.code / 100 == 5 && strlen(v->reply) > 4) {
-			r.enhanced[0] = 0;
-			snprintf(r.text, sizeof(r.text), "%s", v->reply + 4);
-		} else {
-			set_reply(&r, 550, "5.7.1", "message refused by policy");
-		}
+		policy_reply(&r, v->reply, 5, 550, "5.7.1", "message refused by policy");
 		finish(m, "reject", &r, NULL, NULL, now_ms);
 		return;
 	case ACT_TEMPFAIL:
 	default:
-		if (v->reply[0] && sscanf(v->reply, "%d", &r.code) == 1
-		    && r.code / 100 == 4 && strlen(v->reply) > 4) {
-			r.enhanced[0] = 0;
-			snprintf(r.text, sizeof(r.text), "%s", v->reply + 4);
-		} else {
-			set_reply(&r, 451, "4.7.1", "message deferred by policy");
-		}
+		policy_reply(&r, v->reply, 4, 451, "4.7.1", "message deferred by policy");
 		finish(m, "tempfail", &r, NULL, NULL, now_ms);
 		return;
 	}

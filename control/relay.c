@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "netaddr.h"
 #include "relay_int.h"
 
 /* relay_stage_name - a stage, for replies and logs */
@@ -264,19 +265,8 @@ static int conn_open(struct relay_conn *c)
 	socklen_t sl;
 	int one = 1, fd;
 
-	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, cfg->host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
-		ss.ss_family = AF_INET;
-		((struct sockaddr_in *)&ss)->sin_port = htons(cfg->port);
-		sl = sizeof(struct sockaddr_in);
-	} else if (inet_pton(AF_INET6, cfg->host, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
-		ss.ss_family = AF_INET6;
-		((struct sockaddr_in6 *)&ss)->sin6_port = htons(cfg->port);
-		sl = sizeof(struct sockaddr_in6);
-	} else {
-		errno = EINVAL;
+	if (netaddr_parse(cfg->host, cfg->port, &ss, &sl) < 0)
 		return -1;
-	}
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "netaddr.h"
 #include "sock_int.h"
 
 #define SOCK_EVENTS_BATCH	128
@@ -281,19 +282,8 @@ static int listen_socket(const struct sock_config *cfg)
 	socklen_t sl;
 	int fd, one = 1;
 
-	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, cfg->listen, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
-		ss.ss_family = AF_INET;
-		((struct sockaddr_in *)&ss)->sin_port = htons(cfg->port);
-		sl = sizeof(struct sockaddr_in);
-	} else if (inet_pton(AF_INET6, cfg->listen, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
-		ss.ss_family = AF_INET6;
-		((struct sockaddr_in6 *)&ss)->sin6_port = htons(cfg->port);
-		sl = sizeof(struct sockaddr_in6);
-	} else {
-		errno = EINVAL;
+	if (netaddr_parse(cfg->listen, cfg->port, &ss, &sl) < 0)
 		return -1;
-	}
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
