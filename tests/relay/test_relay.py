@@ -11,27 +11,16 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from mxtest import fail, free_port, wait_port  # noqa: E402
+
 RELAY_SEND, NAME = sys.argv[1], sys.argv[2]
 SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
-
-
-def fail(msg):
-    print("FAIL:", msg)
-    sys.exit(1)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Sink:
@@ -46,13 +35,8 @@ class Sink:
             args += ["-u", "postfix"]
         args += ["-d", os.path.join(self.dir, "%M."), *opts, f"127.0.0.1:{self.port}", "100"]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        fail("smtp-sink did not start: " + self.proc.stderr.read().decode(errors="replace"))
+        if not wait_port(self.port, timeout=5):
+            fail("smtp-sink did not start: " + self.proc.stderr.read().decode(errors="replace"))
 
     def dumps(self):
         out = []
