@@ -286,6 +286,7 @@ static void note_failure(struct relay_conn *c)
  * MAIL's (or XFORWARD's), else the first recipient's when none was taken */
 static int txn_refused(const struct relay_conn *c, const char **text)
 {
+	*text = "";
 	if (c->fail_code) {
 		*text = c->fail_text;
 		return c->fail_code;
