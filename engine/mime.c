@@ -188,6 +188,20 @@ static int is_name(const char *f, size_t n, const char *want)
 	       strncasecmp(f, want, n) == 0;
 }
 
+/* has_encoded_word - whether "=?" occurs (memchr: glibc's memmem is slow
+ * on two-byte needles) */
+static int has_encoded_word(const char *v, size_t n)
+{
+	const char *e = v + n, *q;
+
+	while ((q = memchr(v, '=', (size_t) (e - v))) != NULL) {
+		if (q + 1 < e && q[1] == '?')
+			return 1;
+		v = q + 1;
+	}
+	return 0;
+}
+
 /* finish_field - report the unfolded field and take its meaning */
 static void finish_field(struct mime_parser *p)
 {
@@ -212,7 +226,10 @@ static void finish_field(struct mime_parser *p)
 		vn--;
 	if (p->field_cut)
 		mp->flags |= MIME_F_HEADER_TOOLONG;
-	if (p->cb.header) {
+	if (p->cb.header && !has_encoded_word(v, vn)) {
+		/* No encoded word (most fields): the value as it is, uncopied. */
+		p->cb.header(p->ctx, mp, p->field, nn, v, vn);
+	} else if (p->cb.header) {
 		size_t dn = rfc2047_decode(v, vn, p->scratch,
 					   p->lim.max_header + 1, &cut);
 
