@@ -1,7 +1,7 @@
 /*
  * tcp_script.c - packetdrill-like deterministic driver for dp/tcp
  *
- * Usage: tcp_script [-v] script.pkt...
+ * Usage: tcp_script [-v] script.pkt...   (segment lines: tcp_script_seg.c)
  *
  * Runs each script against a fresh tcp_stack with a virtual clock and no
  * DPDK: "<" lines are injected, ">" lines must match the next segment the
@@ -34,16 +34,13 @@
 #include <ctype.h>
 
 #include "tcp.h"
+#include "tcp_script.h"
 
-#define CLIENT_ADDR	0xc6120002U	/* 198.18.0.2 */
-#define SERVER_ADDR	0xc6120001U	/* 198.18.0.1 */
-#define SERVER_PORT	25
 #define DEFAULT_PORT	40000
 #define MAX_PEERS	64
 #define MAX_OUT		4096
 #define SCRIPT_MAX_CONNS 64		/* scripts may lower it with config */
 #define TOLERANCE_US	10000		/* output timing slack */
-#define LINE_MAX_LEN	1024
 #define SEG_MAX		(65536 + 60)
 
 struct out_seg {
@@ -80,6 +77,9 @@ struct harness {
 };
 
 /* fail - report a mismatch and mark the script failed */
+static void fail(struct harness *, const char *,...)
+	__attribute__((format(printf, 2, 3)));
+
 static void
 fail(struct harness *h, const char *fmt,...)
 {
@@ -331,270 +331,6 @@ advance(struct harness *h, uint64_t t)
     }
 }
 
-/* opts_render - outbound options in script notation */
-static void
-opts_render(const uint8_t *p, size_t n, char *out, size_t outsz,
-	            uint32_t *tsval)
-{
-    size_t  i = 0, o = 0;
-
-    out[0] = 0;
-    while (i < n && o + 64 < outsz) {
-	uint8_t k = p[i], l = (k > 1 && i + 1 < n) ? p[i + 1] : 1;
-	const char *sep = o ? "," : "";
-
-	if (k == 0)
-	    o += (size_t) snprintf(out + o, outsz - o, "%seol", sep);
-	else if (k == 1)
-	    o += (size_t) snprintf(out + o, outsz - o, "%snop", sep);
-	else if (k == 2 && l == 4)
-	    o += (size_t) snprintf(out + o, outsz - o, "%smss %u", sep,
-				   p[i + 2] << 8 | p[i + 3]);
-	else if (k == 3 && l == 3)
-	    o += (size_t) snprintf(out + o, outsz - o, "%swscale %u", sep,
-				   p[i + 2]);
-	else if (k == 4 && l == 2)
-	    o += (size_t) snprintf(out + o, outsz - o, "%ssackOK", sep);
-	else if (k == 8 && l == 10) {
-	    uint32_t v = (uint32_t) p[i + 2] << 24 | p[i + 3] << 16
-	    | p[i + 4] << 8 | p[i + 5];
-	    uint32_t e = (uint32_t) p[i + 6] << 24 | p[i + 7] << 16
-	    | p[i + 8] << 8 | p[i + 9];
-
-	    *tsval = v;
-	    o += (size_t) snprintf(out + o, outsz - o, "%sTS val %u ecr %u",
-				   sep, v, e);
-	} else if (k == 5 && l >= 10) {
-	    unsigned b;
-
-	    o += (size_t) snprintf(out + o, outsz - o, "%ssack", sep);
-	    for (b = 0; b + 8 <= (unsigned) l - 2; b += 8) {
-		const uint8_t *q = p + i + 2 + b;
-
-		o += (size_t) snprintf(out + o, outsz - o, " %u:%u",
-				       (uint32_t) q[0] << 24 | q[1] << 16
-				       | q[2] << 8 | q[3],
-				       (uint32_t) q[4] << 24 | q[5] << 16
-				       | q[6] << 8 | q[7]);
-	    }
-	} else
-	    o += (size_t) snprintf(out + o, outsz - o, "%s?%u", sep, k);
-	if (k <= 1)
-	    i++;
-	else
-	    i += l ? l : 1;
-    }
-}
-
-/* tokens_match - compare option strings token by token, '*' wildcard */
-static int
-tokens_match(const char *want, const char *got)
-{
-    char    a[LINE_MAX_LEN], b[LINE_MAX_LEN];
-    char   *sa, *sb, *ta, *tb;
-
-    snprintf(a, sizeof(a), "%s", want);
-    snprintf(b, sizeof(b), "%s", got);
-    ta = strtok_r(a, " ,", &sa);
-    tb = strtok_r(b, " ,", &sb);
-    while (ta && tb) {
-	if (strcmp(ta, "*") && strcmp(ta, tb))
-	    return (0);
-	ta = strtok_r(0, " ,", &sa);
-	tb = strtok_r(0, " ,", &sb);
-    }
-    return (ta == 0 && tb == 0);
-}
-
-/* flags_str - flags in script notation */
-static void
-flags_str(uint8_t f, char *out)
-{
-    char   *o = out;
-
-    if (f & 0x02)
-	*o++ = 'S';
-    if (f & 0x01)
-	*o++ = 'F';
-    if (f & 0x04)
-	*o++ = 'R';
-    if (f & 0x08)
-	*o++ = 'P';
-    if (f & 0x10)
-	*o++ = '.';
-    *o = 0;
-}
-
-/* parse_flags - script flags to header bits */
-static int
-parse_flags(const char *s)
-{
-    int     f = 0;
-
-    for (; *s; s++)
-	switch (*s) {
-	case 'S': f |= 0x02; break;
-	case 'F': f |= 0x01; break;
-	case 'R': f |= 0x04; break;
-	case 'P': f |= 0x08; break;
-	case '.': f |= 0x10; break;
-	default: return (-1);
-	}
-    return (f);
-}
-
-/* Parsed "<" or ">" line. */
-struct pkt_line {
-    uint16_t port, dport;
-    int     flags;
-    int     seq_any, ack_any, win_any, has_ack, has_win, has_opts, badcsum;
-    uint32_t seq, end, len, ack, win;
-    char    opts[LINE_MAX_LEN];
-};
-
-/* parse_pkt - the part of a segment line after the direction */
-static int
-parse_pkt(struct harness *h, char *s, struct pkt_line *pl)
-{
-    char   *lt, *tok, *save;
-
-    memset(pl, 0, sizeof(*pl));
-    pl->port = h->cur_port;
-    pl->dport = SERVER_PORT;
-    if ((lt = strchr(s, '<')) != 0) {
-	char   *gt = strrchr(lt, '>');
-
-	if (gt == 0)
-	    return (-1);
-	*gt = 0;
-	snprintf(pl->opts, sizeof(pl->opts), "%s", lt + 1);
-	pl->has_opts = 1;
-	*lt = 0;
-    }
-    tok = strtok_r(s, " \t", &save);
-    if (tok && tok[0] == ':') {
-	char   *d = strchr(tok, '>');
-
-	pl->port = (uint16_t) atoi(tok + 1);
-	if (d)
-	    pl->dport = (uint16_t) atoi(d + 1);
-	tok = strtok_r(0, " \t", &save);
-    }
-    if (tok == 0 || (pl->flags = parse_flags(tok)) < 0)
-	return (-1);
-    tok = strtok_r(0, " \t", &save);
-    if (tok == 0)
-	return (-1);
-    if (tok[0] == '*')
-	pl->seq_any = 1;
-    else if (sscanf(tok, "%u:%u(%u)", &pl->seq, &pl->end, &pl->len) != 3)
-	return (-1);
-    while ((tok = strtok_r(0, " \t", &save)) != 0) {
-	char   *v;
-
-	if (!strcmp(tok, "badcsum")) {
-	    pl->badcsum = 1;
-	    continue;
-	}
-	v = strtok_r(0, " \t", &save);
-	if (v == 0)
-	    return (-1);
-	if (!strcmp(tok, "ack")) {
-	    pl->has_ack = 1;
-	    pl->ack_any = v[0] == '*';
-	    pl->ack = (uint32_t) strtoul(v, 0, 10);
-	} else if (!strcmp(tok, "win")) {
-	    pl->has_win = 1;
-	    pl->win_any = v[0] == '*';
-	    pl->win = (uint32_t) strtoul(v, 0, 10);
-	} else
-	    return (-1);
-    }
-    h->cur_port = pl->port;
-    return (0);
-}
-
-/* build_opts - inbound option text to bytes */
-static size_t
-build_opts(struct harness *h, struct peer *p, const char *text, uint8_t *o)
-{
-    char    buf[LINE_MAX_LEN], *item, *save;
-    size_t  n = 0;
-
-    snprintf(buf, sizeof(buf), "%s", text);
-    for (item = strtok_r(buf, ",", &save); item;
-	 item = strtok_r(0, ",", &save)) {
-	unsigned a, b;
-	char    ecr[32];
-
-	while (isspace((unsigned char) *item))
-	    item++;
-	if (!strncmp(item, "nop", 3))
-	    o[n++] = 1;
-	else if (!strncmp(item, "eol", 3))
-	    o[n++] = 0;
-	else if (sscanf(item, "mss %u", &a) == 1) {
-	    o[n++] = 2, o[n++] = 4, o[n++] = (uint8_t) (a >> 8);
-	    o[n++] = (uint8_t) a;
-	} else if (sscanf(item, "wscale %u", &a) == 1) {
-	    o[n++] = 3, o[n++] = 3, o[n++] = (uint8_t) a;
-	} else if (!strncmp(item, "sackOK", 6)) {
-	    o[n++] = 4, o[n++] = 2;
-	} else if (sscanf(item, "TS val %u ecr %31s", &a, ecr) == 2) {
-	    b = ecr[0] == '*' ? p->last_tsval : (unsigned) strtoul(ecr, 0, 10);
-	    o[n++] = 8, o[n++] = 10;
-	    o[n++] = (uint8_t) (a >> 24), o[n++] = (uint8_t) (a >> 16);
-	    o[n++] = (uint8_t) (a >> 8), o[n++] = (uint8_t) a;
-	    o[n++] = (uint8_t) (b >> 24), o[n++] = (uint8_t) (b >> 16);
-	    o[n++] = (uint8_t) (b >> 8), o[n++] = (uint8_t) b;
-	} else if (!strncmp(item, "sack", 4)) {
-	    char   *q = item + 4;
-	    size_t  start = n;
-	    int     used;
-
-	    o[n++] = 5, o[n++] = 2;
-	    while (sscanf(q, " %u:%u%n", &a, &b, &used) == 2) {
-		uint32_t v[2] = {a, b};
-		int     k;
-
-		for (k = 0; k < 2; k++) {
-		    o[n++] = (uint8_t) (v[k] >> 24);
-		    o[n++] = (uint8_t) (v[k] >> 16);
-		    o[n++] = (uint8_t) (v[k] >> 8);
-		    o[n++] = (uint8_t) v[k];
-		}
-		o[start + 1] += 8;
-		q += used;
-	    }
-	} else
-	    fail(h, "bad option '%s'", item);
-	if (n > 36)
-	    break;
-    }
-    while (n % 4)
-	o[n++] = 1;
-    return (n);
-}
-
-/* csum16 - internet checksum for the injected segments */
-static uint16_t
-csum16(const uint8_t *seg, size_t len)
-{
-    uint32_t sum = 0;
-    size_t  i;
-
-    sum += (CLIENT_ADDR >> 16) + (CLIENT_ADDR & 0xffff);
-    sum += (SERVER_ADDR >> 16) + (SERVER_ADDR & 0xffff);
-    sum += 6 + (uint32_t) len;
-    for (i = 0; i + 1 < len; i += 2)
-	sum += (uint32_t) seg[i] << 8 | seg[i + 1];
-    if (len & 1)
-	sum += (uint32_t) seg[len - 1] << 8;
-    while (sum >> 16)
-	sum = (sum & 0xffff) + (sum >> 16);
-    return ((uint16_t) ~sum);
-}
-
 /* inject - build and feed one client segment */
 static void
 inject(struct harness *h, struct pkt_line *pl)
@@ -611,7 +347,15 @@ inject(struct harness *h, struct pkt_line *pl)
     }
     if (pl->has_ack && p->have_iss)
 	ack += p->iss;
-    olen = pl->has_opts ? build_opts(h, p, pl->opts, seg + 20) : 0;
+    olen = 0;
+    if (pl->has_opts) {
+	int     n = script_build_opts(pl->opts, p->last_tsval, seg + 20);
+
+	if (n < 0)
+	    fail(h, "bad option in '%s'", pl->opts);
+	else
+	    olen = (size_t) n;
+    }
     len = 20 + olen + pl->len;
     seg[0] = (uint8_t) (pl->port >> 8);
     seg[1] = (uint8_t) pl->port;
@@ -628,7 +372,7 @@ inject(struct harness *h, struct pkt_line *pl)
     seg[16] = seg[17] = seg[18] = seg[19] = 0;
     for (i = 0; i < pl->len; i++)
 	seg[20 + olen + i] = in_byte(pl->seq + (uint32_t) i);
-    sum = csum16(seg, len);
+    sum = script_csum16(seg, len);
     seg[16] = (uint8_t) (sum >> 8);
     seg[17] = (uint8_t) sum;
     if (pl->badcsum)
@@ -650,8 +394,8 @@ describe(struct harness *h, const struct out_seg *o, char *buf, size_t sz)
     uint32_t plen = (uint32_t) (o->len - doff), rel;
     char    fl[8], opts[LINE_MAX_LEN];
 
-    flags_str(s[13], fl);
-    opts_render(s + 20, doff - 20, opts, sizeof(opts), &p->last_tsval);
+    script_flags_str(s[13], fl);
+    script_opts_render(s + 20, doff - 20, opts, sizeof(opts), &p->last_tsval);
     rel = seq - (p->have_iss ? p->iss : 0);
     snprintf(buf, sz, "%.3f > :%u %s %u:%u(%u) ack %u win %u <%s>",
 	     o->at_us / 1e6, dport, fl, rel, rel + plen, plen, ack,
@@ -694,18 +438,18 @@ expect_out(struct harness *h, struct pkt_line *pl, uint64_t t)
 	p->have_iss = 1;
     }
     rel = seq - (p->have_iss ? p->iss : 0);
-    opts_render(s + 20, doff - 20, opts, sizeof(opts), &p->last_tsval);
+    script_opts_render(s + 20, doff - 20, opts, sizeof(opts), &p->last_tsval);
     if (p->port != pl->port
 	|| (s[13] & 0x3f) != pl->flags
 	|| (!pl->seq_any && (rel != pl->seq || plen != pl->len))
 	|| (pl->has_ack && !pl->ack_any && ack != pl->ack)
 	|| (pl->has_win && !pl->win_any
 	    && (uint32_t) (s[14] << 8 | s[15]) != pl->win)
-	|| (pl->has_opts && !tokens_match(pl->opts, opts)))
+	|| (pl->has_opts && !script_tokens_match(pl->opts, opts)))
 	fail(h, "segment mismatch; got %s", got);
     else if (o->at_us + TOLERANCE_US < t || o->at_us > t + TOLERANCE_US)
 	fail(h, "segment at wrong time; got %s", got);
-    if (csum16(o->buf, o->len) != 0)
+    if (script_csum16(o->buf, o->len) != 0)
 	fail(h, "bad checksum on output; got %s", got);
     /* Data must be the app's byte stream at that offset, retransmits too. */
     for (i = 0; i < plen; i++)
@@ -916,10 +660,12 @@ run_script(const char *file, int verbose)
 
 	    if (t > h->now)
 		advance(h, t);
-	    if (parse_pkt(h, rest + 1, &pl) < 0)
+	    if (script_parse_pkt(rest + 1, h->cur_port, &pl) < 0) {
 		fail(h, "cannot parse segment line");
-	    else
+	    } else {
+		h->cur_port = pl.port;
 		expect_out(h, &pl, t);
+	    }
 	    if (h->now > t)
 		t = h->now;
 	    continue;
@@ -929,10 +675,12 @@ run_script(const char *file, int verbose)
 	if (rest[0] == '<') {
 	    struct pkt_line pl;
 
-	    if (parse_pkt(h, rest + 1, &pl) < 0)
+	    if (script_parse_pkt(rest + 1, h->cur_port, &pl) < 0) {
 		fail(h, "cannot parse segment line");
-	    else
+	    } else {
+		h->cur_port = pl.port;
 		inject(h, &pl);
+	    }
 	} else if (!strncmp(rest, "app ", 4)) {
 	    app_cmd(h, rest + 4);
 	} else if (!strncmp(rest, "stat ", 5)) {
