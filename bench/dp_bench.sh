@@ -11,9 +11,13 @@
 # $CLIENT_CPU, the server to $SERVER_CPU. Root only. Note: the kernel
 # server's receive processing runs in softirq on the client's CPU (veth),
 # mxgate-dp does all its work on its own core; see docs/benchmarks.md.
+# DP_BENCH_ARGS overrides mxgate-dp's options (buffers, connections).
 set -u
 BUILD=$(cd "${1:?usage: dp_bench.sh BUILD_DIR [SECONDS]}" && pwd)
 SECS=${2:-10}
+# The kernel autotunes its buffers to megabytes; give mxgate-dp windows of
+# comparable size (its default of 64 KB per connection limits bulk loads).
+DP_BENCH_ARGS=${DP_BENCH_ARGS:---max-conns 1024 --tcp-rcvbuf 524288 --tcp-sndbuf 524288}
 CLIENT_CPU=${CLIENT_CPU:-0}
 SERVER_CPU=${SERVER_CPU:-1}
 DP_BIN=$BUILD/dp/mxgate-dp
@@ -50,7 +54,7 @@ in_s ip addr flush dev "$IF_S"
 in_c ip neigh flush dev "$IF_C"
 
 # mxgate-dp, one busy-polling lcore on SERVER_CPU
-DP_VDEV_EXTRA=,framecnt=4096 DP_IDLE_SLEEP_US=0 dp_start 1 --lcores "$SERVER_CPU" --max-conns 4096 || fail "start mxgate-dp"
+DP_VDEV_EXTRA=,framecnt=4096 DP_IDLE_SLEEP_US=0 dp_start 1 --lcores "$SERVER_CPU" $DP_BENCH_ARGS || fail "start mxgate-dp"
 sleep 0.5
 M=$(run_loads mxgate)
 dp_stop
