@@ -215,11 +215,11 @@ struct smtpctl *smtpctl_create(const struct dpconf *cf, unsigned nworkers)
 	}
 	ctl->cfg.rules = ctl->rules;
 	ctl->cfg.delivery.rules_version = rules_version(ctl->rules);
-	if (mkdir(ctl->qdir, 0700) < 0 && errno != EEXIST) {
-		fprintf(stderr, "mxgate-dp: create quarantine directory %s: %s\n",
-			ctl->qdir, strerror(errno));
-		goto fail;
-	}
+	/* Not fatal: without it, quarantine verdicts get 451 (delivery
+	 * cannot store them), every other message flows. */
+	if (mkdir(ctl->qdir, 0700) < 0 && errno != EEXIST)
+		fprintf(stderr, "mxgate-dp: warning: create quarantine directory %s: %s;"
+			" quarantined mail will be tempfailed\n", ctl->qdir, strerror(errno));
 	if (strcmp(cf->log, "-") == 0)
 		ctl->log = stdout;
 	else if ((ctl->log = fopen(cf->log, "a")) == NULL) {
@@ -261,9 +261,10 @@ struct smtpctl *smtpctl_create(const struct dpconf *cf, unsigned nworkers)
 		goto fail;
 	}
 	printf("mxgate-dp: smtp: rules %s (%zu rules, version %s), relay %s:%u,"
-	       " %u sessions per worker, %u chunks of %u bytes\n", cf->rules,
+	       " %u sessions of %zu bytes per worker, %u chunks of %u bytes\n", cf->rules,
 	       rules_count(ctl->rules), rules_version(ctl->rules), ctl->cfg.relay.host,
-	       ctl->cfg.relay.port, ctl->cfg.sessions, cf->msg_chunks, SMTPDP_CHUNK_SIZE);
+	       ctl->cfg.relay.port, ctl->cfg.sessions, sizeof(struct smtpdp_conn),
+	       cf->msg_chunks, SMTPDP_CHUNK_SIZE);
 	return ctl;
 fail:
 	smtpctl_stop(ctl);

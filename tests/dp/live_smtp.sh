@@ -1,7 +1,8 @@
 #!/bin/bash
 # live_smtp.sh - SMTP through mxgate-dp to a real Postfix: clean mail byte-exact,
 # EICAR/GTUBE 5xx at DATA, downstream down 4xx then exactly once, client gone
-# mid-DATA relays nothing, 500 messages from smtp-source (tests/dp/smtp_live.py)
+# mid-DATA relays nothing, 500 messages from smtp-source (tests/dp/smtp_live.py);
+# with 1 and 2 lcores
 DP_BIN=$1
 . "$(dirname "$0")/lib.sh"
 dp_require
@@ -20,11 +21,16 @@ trap smtp_cleanup EXIT
 mkdir -p "$WORK" || fail "work dir"
 dp_netns_up || fail "namespaces"
 dp_huge_up 256 || fail "hugepages"
-dp_start 1 --max-conns 256 --smtp-sessions 64 --msg-chunks 2048 \
-    --relay 127.0.0.1:10026 --rules "$ROOT/rules/default" --quarantine "$WORK/quarantine" \
-    --log "$MSGLOG" --hostname mxgate-dp.example.net || fail "start mxgate-dp"
-timeout 280 ip netns exec "$NS_C" $PY "$HERE/smtp_live.py" "$NS_S" $SERVER_IP 25 "$MSGLOG" "$ROOT" \
-    || fail "smtp_live.py"
-dp_stop
-grep "smtp worker" "$DP_LOG"
+for n in 1 2; do
+    : > "$MSGLOG"
+    dp_start "$n" --max-conns 256 --smtp-sessions 64 --msg-chunks 2048 \
+	--relay 127.0.0.1:10026 --rules "$ROOT/rules/default" --quarantine "$WORK/quarantine" \
+	--log "$MSGLOG" --hostname mxgate-dp.example.net || fail "start mxgate-dp with $n lcores"
+    echo "--- $n lcore(s)"
+    timeout 280 ip netns exec "$NS_C" $PY "$HERE/smtp_live.py" "$NS_S" $SERVER_IP 25 "$MSGLOG" "$ROOT" \
+	|| fail "smtp_live.py with $n lcores"
+    dp_stop
+    grep "smtp worker" "$DP_LOG"
+    in_c ip neigh flush dev "$IF_C"
+done
 echo "ok: SMTP over the data plane, relayed to Postfix"
