@@ -10,6 +10,8 @@
  * every script passed. Script syntax (one event per line, '//' comments):
  *
  *   config KEY VALUE			before the first timed line
+ *					("config app echo": tcp_app_echo serves,
+ *					output must echo the input stream)
  *   TIME < [:port] FLAGS seq:end(len) [ack N] [win N] [<opts>] [badcsum]
  *   TIME > [:port] FLAGS seq:end(len) [ack N] [win N] [<opts>]
  *   TIME app [:port] read N | write N [accept M] | close | shutdown | abort
@@ -72,6 +74,7 @@ struct harness {
     unsigned out_head, out_tail;
     struct peer peers[MAX_PEERS];
     int     refuse;
+    int     echo;			/* listener is tcp_app_echo */
     int     filter_port, filter_verdict;
     uint16_t cur_port;
 };
@@ -289,6 +292,8 @@ config_set(struct harness *h, const char *key, const char *val)
 	c->wscale = (uint8_t) v;
     else if (!strcmp(key, "cookies"))
 	c->flags |= v ? TCP_CFG_ALWAYS_COOKIES : 0;
+    else if (!strcmp(key, "app"))
+	h->echo = !strcmp(val, "echo");
     else if (!strcmp(key, "refuse"))
 	h->refuse = (int) v;
     else if (!strcmp(key, "filter_port"))
@@ -308,7 +313,7 @@ stack_start(struct harness *h)
     h->cfg.local_addrs[0] = SERVER_ADDR;
     h->cfg.n_local_addrs = 1;
     h->cfg.listeners[0].port = SERVER_PORT;
-    h->cfg.listeners[0].app = &script_app;
+    h->cfg.listeners[0].app = h->echo ? &tcp_app_echo : &script_app;
     h->cfg.listeners[0].listen_ctx = h;
     h->cfg.n_listeners = 1;
     h->cfg.flags |= TCP_CFG_NO_TS_OFFSET;
@@ -453,7 +458,8 @@ expect_out(struct harness *h, struct pkt_line *pl, uint64_t t)
 	fail(h, "bad checksum on output; got %s", got);
     /* Data must be the app's byte stream at that offset, retransmits too. */
     for (i = 0; i < plen; i++)
-	if (s[doff + i] != out_byte((uint64_t) (rel - 1 + i))) {
+	if (s[doff + i] != (h->echo ? in_byte(p->irs + rel + i)
+			    : out_byte((uint64_t) (rel - 1 + i)))) {
 	    fail(h, "payload byte %u wrong; got %s", i, got);
 	    break;
 	}
