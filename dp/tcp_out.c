@@ -54,23 +54,44 @@ put32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t) v;
 }
 
-/* csum_add - ones' complement partial sum in native order */
+/* csum_add - ones' complement partial sum in native order; 64-bit words
+ * into a 128-bit accumulator so the carries cost an adc, not a branch */
 static uint64_t
 csum_add(uint64_t acc, const uint8_t *p, size_t len)
 {
+    unsigned __int128 a = acc, b = 0;
+    uint64_t w0, w1, w2, w3;
     uint32_t v;
     uint16_t h;
 
-    while (len >= 16) {
-	uint64_t a, b;
-
-	memcpy(&a, p, 8);
-	memcpy(&b, p + 8, 8);
-	acc += (a & 0xffffffffU) + (a >> 32) + (b & 0xffffffffU) + (b >> 32);
-	p += 16;
-	len -= 16;
+    while (len >= 32) {
+	memcpy(&w0, p, 8);
+	memcpy(&w1, p + 8, 8);
+	memcpy(&w2, p + 16, 8);
+	memcpy(&w3, p + 24, 8);
+	a += w0;
+	b += w1;
+	a += w2;
+	b += w3;
+	p += 32;
+	len -= 32;
     }
-    while (len >= 4) {
+    while (len >= 8) {
+	memcpy(&w0, p, 8);
+	a += w0;
+	p += 8;
+	len -= 8;
+    }
+    a += b;
+    /* Fold 128 -> 64 bits; end-around carry keeps the ones' complement. */
+    w0 = (uint64_t) a;
+    w1 = (uint64_t) (a >> 64);
+    w0 += w1;
+    if (w0 < w1)
+	w0++;
+    /* 64 -> 33 bits, so the tail adds below cannot overflow. */
+    acc = (w0 & 0xffffffffU) + (w0 >> 32);
+    if (len >= 4) {
 	memcpy(&v, p, 4);
 	acc += v;
 	p += 4;
