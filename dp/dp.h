@@ -46,8 +46,9 @@
  *	Addresses are host byte order unless a field says otherwise.
  *
  *	An lcore with port_id DP_NO_PORT processes frames without a NIC:
- *	whatever it would transmit is counted and freed. The fuzz target
- *	and in-process tests use this.
+ *	whatever it would transmit is counted and freed, or, when tx_capture
+ *	is set, enqueued there for the caller to inspect. The fuzz target
+ *	and the unit tests use this.
  *
  * DIAGNOSTICS
  *	None in the fast path: every drop is a counter (stats.h).
@@ -158,6 +159,7 @@ struct dp_lcore {
     volatile int *quit;
     unsigned (*app_poll) (void *app_ctx, uint64_t now_us);
     void   *app_ctx;
+    struct rte_ring *tx_capture;	/* DP_NO_PORT only: transmitted frames */
 
     struct arp_cache arp;
 } __rte_cache_aligned;

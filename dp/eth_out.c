@@ -11,7 +11,8 @@
  *	is flushed when full, and by the lcore loop at least every
  *	tx_drain_us, so a lone ACK waits no longer than that.
  *
- *	Without a port (DP_NO_PORT) flushed frames are counted and freed.
+ *	Without a port (DP_NO_PORT) flushed frames are counted and freed, or
+ *	handed to lc->tx_capture when a test set it.
  *
  * DIAGNOSTICS
  *	Counted: drop_no_mbuf (no headroom), drop_tx_full (the NIC queue did
@@ -28,22 +29,24 @@
 void    eth_tx_flush(struct dp_lcore *lc)
 {
     struct dp_txbuf *tb = &lc->tx;
-    uint16_t sent;
+    int     sink = lc->port_id == DP_NO_PORT && lc->tx_capture == 0;
+    uint16_t sent, counted;
     uint16_t i;
 
     if (tb->n == 0)
 	return;
-    if (lc->port_id == DP_NO_PORT)
-	sent = tb->n;
-    else
+    if (lc->port_id != DP_NO_PORT)
 	sent = rte_eth_tx_burst(lc->port_id, lc->queue_id, tb->m, tb->n);
-    for (i = 0; i < sent; i++)
-	lc->stats->tx_bytes += rte_pktmbuf_pkt_len(tb->m[i]);
-    lc->stats->tx_pkts += sent;
-    if (lc->port_id == DP_NO_PORT)
-	sent = 0;			/* nobody took them: free below */
+    else if (lc->tx_capture != 0)
+	sent = (uint16_t) rte_ring_enqueue_burst(lc->tx_capture, (void **) tb->m, tb->n, 0);
     else
-	lc->stats->drop_tx_full += tb->n - sent;
+	sent = 0;
+    /* A sink "transmits" everything: counted as sent, then freed below. */
+    counted = sink ? tb->n : sent;
+    for (i = 0; i < counted; i++)
+	lc->stats->tx_bytes += rte_pktmbuf_pkt_len(tb->m[i]);
+    lc->stats->tx_pkts += counted;
+    lc->stats->drop_tx_full += tb->n - counted;
     for (i = sent; i < tb->n; i++)
 	rte_pktmbuf_free(tb->m[i]);
     tb->n = 0;
