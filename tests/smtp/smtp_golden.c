@@ -92,7 +92,8 @@ static void offer(struct golden *g, const uint8_t *buf, size_t len)
 
 	if (len > sizeof(g->pending) - g->pending_len)
 		len = sizeof(g->pending) - g->pending_len;
-	memcpy(g->pending + g->pending_len, buf, len);
+	if (len)	/* buf may be NULL when a directive only re-offers */
+		memcpy(g->pending + g->pending_len, buf, len);
 	g->pending_len += len;
 	for (i = 0; i < g->pending_len; i += n) {
 		step = g->bytewise ? 1 : g->pending_len - i;
