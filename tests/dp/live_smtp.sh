@@ -2,7 +2,7 @@
 # live_smtp.sh - SMTP through mxgate-dp to a real Postfix: clean mail byte-exact,
 # EICAR/GTUBE 5xx at DATA, downstream down 4xx then exactly once, client gone
 # mid-DATA relays nothing, 500 messages from smtp-source (tests/dp/smtp_live.py);
-# with 1 and 2 lcores
+# with 1 and 2 lcores; a full chunk pool gives 451 4.3.0, never a drop
 DP_BIN=$1
 . "$(dirname "$0")/lib.sh"
 dp_require
@@ -33,4 +33,13 @@ for n in 1 2; do
     grep "smtp worker" "$DP_LOG"
     in_c ip neigh flush dev "$IF_C"
 done
+: > "$MSGLOG"
+dp_start 1 --max-conns 256 --smtp-sessions 64 --msg-chunks 64 \
+    --relay 127.0.0.1:10026 --rules "$ROOT/rules/default" --quarantine "$WORK/quarantine" \
+    --log "$MSGLOG" --hostname mxgate-dp.example.net || fail "start mxgate-dp, 1 MB chunk pool"
+echo "--- 1 lcore, 1 MB of message chunks"
+timeout 120 ip netns exec "$NS_C" $PY "$HERE/smtp_live.py" "$NS_S" $SERVER_IP 25 "$MSGLOG" "$ROOT" \
+    full_chunk_pool_gives_451_not_a_drop || fail "smtp_live.py, small chunk pool"
+dp_stop
+grep "smtp worker" "$DP_LOG"
 echo "ok: SMTP over the data plane, relayed to Postfix"

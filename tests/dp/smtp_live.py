@@ -2,7 +2,7 @@
 """smtp_live.py - mxgate-dp's SMTP path end to end, run in the client namespace.
 
 Usage (from live_smtp.sh, inside the client namespace):
-  smtp_live.py SERVER_NS SERVER_IP PORT MSGLOG SOURCE_ROOT
+  smtp_live.py SERVER_NS SERVER_IP PORT MSGLOG SOURCE_ROOT [TEST...]
 
   client ns: smtplib / swaks / smtp-source ──veth──▶ mxgate-dp (af_packet,
   server ns) ─ control thread ─▶ private Postfix 127.0.0.1:10026 in the
@@ -192,17 +192,38 @@ def test_500_messages_from_smtp_source_all_arrive(pf):
     print(f"smtp-source: {n} messages of 2 KB in 10 sessions: {dt:.2f} s, {n / dt:.0f} msg/s")
 
 
+def test_full_chunk_pool_gives_451_not_a_drop(pf):
+    """Run against mxgate-dp started with a 1 MB chunk pool (msg_chunks 64)."""
+    before = len(pf.messages())
+    big = message("too big for the pool", ("x" * 998 + "\r\n") * 2100)
+    code, text = send(big)
+    if code != 451 or "4.3.0" not in text:
+        fail(f"2 MB message with a 1 MB chunk pool: want 451 4.3.0, got {code} {text}")
+    small = message("fits", "the chunks of the big one came back\r\n")
+    code, text = send(small)
+    if code != 250:
+        fail(f"small message after the pool ran dry: {code} {text}")
+    if pf.wait_messages(before + 1) and len(pf.messages()) != before + 1:
+        fail(f"{len(pf.messages()) - before} messages arrived, want only the small one")
+
+
 TESTS = [test_clean_mail_arrives_byte_identical, test_eicar_and_gtube_get_5xx_at_data,
          test_downstream_down_gives_4xx_then_retry_arrives_once,
          test_client_gone_mid_data_relays_nothing,
          test_500_messages_from_smtp_source_all_arrive]
 
 
+ALL = TESTS + [test_full_chunk_pool_gives_451_not_a_drop]
+
+
 def main():
     pf = PrivatePostfix("dpsmtp", RELAY_PORT, netns=NS_S)
     try:
         pf.start()
-        for t in TESTS:
+        only = sys.argv[6:]
+        for t in ALL if only else TESTS:
+            if only and t.__name__[5:] not in only:
+                continue
             t0 = time.monotonic()
             t(pf)
             print(f"ok {t.__name__} ({time.monotonic() - t0:.1f} s)", flush=True)
