@@ -299,6 +299,7 @@ tcp_conn_alloc(struct tcp_stack *st, const struct tcp_seg *s)
     sbuf = c->sbuf;
     memset(c, 0, offsetof(struct tcp_conn, reass));
     tcp_reass_init(&c->reass);
+    tcp_reass_init(&c->sacked);
     c->rbuf = rbuf;
     c->sbuf = sbuf;
     c->st = st;

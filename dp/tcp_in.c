@@ -28,6 +28,7 @@
 #define OPT_MSS		2
 #define OPT_WS		3
 #define OPT_SACK_OK	4
+#define OPT_SACK	5
 #define OPT_TS		8
 
 /* get16 - big-endian load */
@@ -78,6 +79,17 @@ parse_opts(struct tcp_opts *o, const uint8_t *p, size_t len)
 	case OPT_SACK_OK:
 	    if (olen == 2)
 		o->sack_ok = 1;
+	    break;
+	case OPT_SACK:
+	    if (olen >= 10 && (olen - 2) % 8 == 0) {
+		unsigned k, nb = (olen - 2) / 8u;
+
+		for (k = 0; k < nb && o->nsack < TCP_SACK_MAX; k++) {
+		    o->sack[o->nsack][0] = get32(p + i + 2 + 8 * k);
+		    o->sack[o->nsack][1] = get32(p + i + 6 + 8 * k);
+		    o->nsack++;
+		}
+	    }
 	    break;
 	case OPT_TS:
 	    if (olen == 10) {
@@ -323,12 +335,13 @@ ack_now(struct tcp_conn *c)
     tcp_conn_pending(c);
 }
 
-/* new_ack - snd_una advances: RTT, NewReno, RTO, send space */
+/* new_ack - snd_una advances: RTT sample, congestion control, RTO */
 static void
 new_ack(struct tcp_conn *c, const struct tcp_seg *s)
 {
     struct tcp_stack *st = c->st;
-    uint32_t acked = s->ack - c->snd_una;
+    /* The SYN's sequence number is not data: it must not grow cwnd. */
+    uint32_t acked = s->ack - c->snd_una - (c->snd_una == c->iss ? 1 : 0);
 
     if ((c->flags & TCF_TS) && s->opt.has_ts && s->opt.tsecr) {
 	uint32_t ms = tcp_ts_now(st, c->ts_off) - s->opt.tsecr;
@@ -343,60 +356,13 @@ new_ack(struct tcp_conn *c, const struct tcp_seg *s)
     c->snd_una = s->ack;
     if (SEQ_LT(c->snd_nxt, c->snd_una))
 	c->snd_nxt = c->snd_una;
-    if (c->flags & TCF_RECOVERY) {
-	if (SEQ_GEQ(s->ack, c->recover)) {
-	    uint32_t flight = c->snd_max - c->snd_una;
-
-	    c->cwnd = flight + c->mss < c->ssthresh ? flight + c->mss
-		: c->ssthresh;
-	    c->flags &= ~TCF_RECOVERY;
-	    c->dupacks = 0;
-	} else {
-	    /* RFC 6582 partial ACK: resend the next hole, deflate. */
-	    tcp_retransmit(c);
-	    c->cwnd = c->cwnd > acked ? c->cwnd - acked + c->mss : c->mss;
-	}
-    } else {
-	c->dupacks = 0;
-	if (c->cwnd < c->ssthresh)
-	    c->cwnd += acked < c->mss ? acked : c->mss;
-	else if ((c->bytes_acked += acked) >= c->cwnd) {
-	    c->bytes_acked -= c->cwnd;
-	    c->cwnd += c->mss;
-	}
-    }
+    tcp_recovery_ack(c, acked);
     if (c->snd_una == c->snd_max)
 	c->t_rto = 0;
     else
 	c->t_rto = st->now_us + c->rto_us;	/* later: no relink needed */
     tcp_timer_arm(c, &c->t_rto, c->t_rto);
     tcp_conn_pending(c);
-}
-
-/* dup_ack - RFC 5681 / 6582 duplicate ACK handling */
-static void
-dup_ack(struct tcp_conn *c)
-{
-    if (c->flags & TCF_RECOVERY) {
-	c->cwnd += c->mss;
-	tcp_conn_pending(c);
-	return;
-    }
-    if (++c->dupacks != TCP_DUPACK_THRESH || !SEQ_GT(c->snd_una, c->recover))
-	return;
-    {
-	uint32_t flight = c->snd_max - c->snd_una;
-
-	c->ssthresh = flight / 2 > 2U * c->mss ? flight / 2 : 2U * c->mss;
-	c->recover = c->snd_max;
-	c->flags |= TCF_RECOVERY;
-	c->flags &= ~TCF_RTT_TIMING;
-	c->st->ctr.fast_retransmits++;
-	tcp_retransmit(c);
-	c->cwnd = c->ssthresh + TCP_DUPACK_THRESH * c->mss;
-	c->t_rto = c->st->now_us + c->rto_us;
-	tcp_conn_pending(c);
-    }
 }
 
 /* ring_write - payload into the receive ring at its sequence position */
@@ -631,11 +597,14 @@ conn_input(struct tcp_conn *c, struct tcp_seg *s)
 	return;
     }
     swnd = (uint32_t) s->win << c->snd_ws;
+    if (s->opt.nsack)
+	tcp_sack_update(c, s);
     if (SEQ_GT(s->ack, c->snd_una)) {
 	new_ack(c, s);
     } else if (s->ack == c->snd_una && s->len == 0 && !(s->flags & TH_FIN)
-	       && swnd == c->snd_wnd && c->snd_max != c->snd_una) {
-	dup_ack(c);
+	       && (swnd == c->snd_wnd || s->opt.nsack)
+	       && c->snd_max != c->snd_una) {
+	tcp_recovery_dupack(c);
     }
     if (SEQ_LT(c->snd_wl1, s->seq)
 	|| (c->snd_wl1 == s->seq && SEQ_LEQ(c->snd_wl2, s->ack))) {

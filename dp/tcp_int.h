@@ -50,7 +50,9 @@ struct tcp_opts {
     uint16_t mss;
     uint8_t wscale;
     uint8_t has_mss:1, has_ws:1, has_ts:1, sack_ok:1;
+    uint8_t nsack;			/* SACK blocks in sack[] */
     uint32_t tsval, tsecr;
+    uint32_t sack[TCP_SACK_MAX][2];
 };
 
 /* Parsed segment header, host byte order. */
@@ -130,6 +132,7 @@ struct tcp_conn {
     uint32_t iss, snd_una, snd_nxt, snd_max, snd_end;
     uint32_t snd_wnd, max_snd_wnd, snd_wl1, snd_wl2;
     uint32_t cwnd, ssthresh, recover, bytes_acked;
+    uint32_t rexmit_nxt;		/* SACK recovery: next hole to resend */
     uint8_t *sbuf;
     /* RTT / timers */
     uint32_t srtt_us, rttvar_us, rto_us;
@@ -143,7 +146,8 @@ struct tcp_conn {
     const struct tcp_app_ops *app;
     void   *app_conn;
     uint32_t in_cb;
-    struct tcp_reass reass;
+    struct tcp_reass reass;		/* what we received out of order */
+    struct tcp_reass sacked;		/* what the peer SACKed of ours */
 };
 
 /* TIME_WAIT record: everything needed to ACK a retransmitted FIN. */
@@ -218,6 +222,7 @@ void    tcp_cookie_ts_decode(uint32_t tsecr, int *wscale, int *sack_ok);
 
 /* tcp_reass.c */
 void    tcp_reass_init(struct tcp_reass *);
+void    tcp_reass_trim(struct tcp_reass *, uint32_t below);
 int     tcp_reass_add(struct tcp_reass *, uint32_t start, uint32_t end,
 		              unsigned max_ranges);
 uint32_t tcp_reass_pull(struct tcp_reass *, uint32_t rcv_nxt);
@@ -247,10 +252,17 @@ void    tcp_send_rst_for(struct tcp_stack *, const struct tcp_seg *);
 void    tcp_send_rst(struct tcp_conn *);
 void    tcp_send_tw_ack(struct tcp_stack *, const struct tcp_tw *);
 void    tcp_retransmit(struct tcp_conn *);
+int     tcp_send_data(struct tcp_conn *, uint32_t seq, uint32_t n, int fin);
 void    tcp_send_probe(struct tcp_conn *);
 uint16_t tcp_cksum(uint32_t saddr, uint32_t daddr, const uint8_t *seg,
 		           size_t len);
 uint32_t tcp_ts_now(const struct tcp_stack *, uint32_t ts_off);
+
+/* tcp_recovery.c */
+void    tcp_recovery_ack(struct tcp_conn *, uint32_t acked);
+void    tcp_recovery_dupack(struct tcp_conn *);
+void    tcp_sack_update(struct tcp_conn *, const struct tcp_seg *);
+uint32_t tcp_sack_skip(const struct tcp_conn *, uint32_t seq, uint32_t *limit);
 
 /* tcp_in.c */
 int     tcp_parse(struct tcp_seg *, const uint8_t *seg, size_t len);

@@ -329,9 +329,9 @@ conn_hdr(struct tcp_conn *c, struct seg_out *o, uint32_t seq, uint8_t flags)
     }
 }
 
-/* send_data - one data (and/or FIN) segment at seq */
-static int
-send_data(struct tcp_conn *c, uint32_t seq, uint32_t n, int fin)
+/* tcp_send_data - one data (and/or FIN) segment at seq */
+int
+tcp_send_data(struct tcp_conn *c, uint32_t seq, uint32_t n, int fin)
 {
     struct seg_out o;
     uint8_t flags = TH_ACK;
@@ -365,24 +365,38 @@ tcp_output(struct tcp_conn *c)
     if (c->state == TCP_ST_SYN_RECEIVED || c->state == TCP_ST_CLOSED)
 	return;
     for (;;) {
-	uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
+	/* RFC 3042 limited transmit: a segment per early duplicate ACK. */
+	uint32_t cwnd = c->cwnd + ((c->flags & TCF_RECOVERY) ? 0
+				   : (uint32_t) c->dupacks * c->mss);
+	uint32_t wnd = c->snd_wnd < cwnd ? c->snd_wnd : cwnd;
 	uint32_t limit = c->snd_una + wnd, n = 0;
 	int     fin;
 
 	if ((c->flags & TCF_FIN_SENT) && SEQ_GT(c->snd_nxt, c->snd_end))
 	    break;
+	/* Resending after an RTO: skip what the peer already SACKed. */
+	if (c->sacked.n && SEQ_LT(c->snd_nxt, c->snd_max)) {
+	    c->snd_nxt = tcp_sack_skip(c, c->snd_nxt, &limit);
+	    if (SEQ_GT(c->snd_nxt, c->snd_max))
+		c->snd_nxt = c->snd_max;
+	}
 	if (SEQ_LT(c->snd_nxt, limit))
 	    n = limit - c->snd_nxt;
 	if (n > c->snd_end - c->snd_nxt)
 	    n = c->snd_end - c->snd_nxt;
 	if (n > c->mss)
 	    n = c->mss;
+	/* Sender SWS avoidance (RFC 1122 4.2.3.4): no runt cut by the window
+	 * while more is queued and an ACK is coming to open it. */
+	if (n < c->mss && n < c->snd_end - c->snd_nxt
+	    && c->snd_una != c->snd_nxt && !SEQ_LT(c->snd_nxt, c->snd_max))
+	    break;
 	fin = (c->flags & TCF_FIN_QUEUED) && c->snd_nxt + n == c->snd_end;
 	if (n == 0 && !fin)
 	    break;
 	if (fin && n == 0 && c->snd_nxt != c->snd_end)
 	    break;
-	if (send_data(c, c->snd_nxt, n, fin) < 0)
+	if (tcp_send_data(c, c->snd_nxt, n, fin) < 0)
 	    break;
 	sent = 1;
 	if (SEQ_LT(c->snd_nxt, c->snd_max))
@@ -579,7 +593,7 @@ tcp_retransmit(struct tcp_conn *c)
 	return;
     c->flags &= ~TCF_RTT_TIMING;		/* Karn: no sample from this */
     c->st->ctr.retransmits++;
-    if (send_data(c, c->snd_una, n, fin) < 0)
+    if (tcp_send_data(c, c->snd_una, n, fin) < 0)
 	return;
     if (SEQ_LT(c->snd_nxt, c->snd_una + n + (fin ? 1 : 0)))
 	c->snd_nxt = c->snd_una + n + (fin ? 1 : 0);

@@ -4,6 +4,7 @@
  *   void tcp_reass_init(struct tcp_reass *q);
  *   int tcp_reass_add(q, start, end, max_ranges);
  *   uint32_t tcp_reass_pull(q, rcv_nxt);
+ *   void tcp_reass_trim(q, below);		(the send side's SACK scoreboard)
  *   unsigned tcp_reass_sack(q, blocks, max);
  *
  * Out-of-order payload is written straight into the receive ring at its
@@ -74,6 +75,25 @@ tcp_reass_add(struct tcp_reass *q, uint32_t start, uint32_t end,
     q->recent = (uint8_t) i;
     recount(q);
     return (0);
+}
+
+/* tcp_reass_trim - forget everything below a sequence number */
+void
+tcp_reass_trim(struct tcp_reass *q, uint32_t below)
+{
+    unsigned drop = 0;
+
+    while (drop < q->n && SEQ_LEQ(q->r[drop].end, below))
+	drop++;
+    if (drop) {
+	memmove(&q->r[0], &q->r[drop], (q->n - drop) * sizeof(q->r[0]));
+	q->n -= drop;
+	q->recent = q->recent >= drop ? q->recent - drop : 0;
+    }
+    if (q->n && SEQ_LT(q->r[0].start, below))
+	q->r[0].start = below;
+    if (drop || q->n)
+	recount(q);
 }
 
 /* tcp_reass_pull - advance rcv_nxt over ranges that now join it */

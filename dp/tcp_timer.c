@@ -218,6 +218,9 @@ rto_expired(struct tcp_conn *c, uint64_t now)
     c->rto_us = c->rto_us * 2 > st->cfg.rto_max_us ? st->cfg.rto_max_us
 	: c->rto_us * 2;
     c->snd_nxt = c->snd_una;
+    /* A second RTO in a row: maybe the peer reneged on its SACKs. */
+    if (c->retries > 1)
+	tcp_reass_init(&c->sacked);
     tcp_retransmit(c);
     tcp_timer_arm(c, &c->t_rto, now + c->rto_us);
     return (0);

@@ -20,8 +20,9 @@
  *
  * TIME is absolute seconds or +relative. FLAGS: S F R P . (ACK). Inbound
  * sequence numbers are literal; inbound ack and all outbound sequence
- * numbers are relative to our ISN on that port (learnt from the SYN-ACK);
- * outbound ack and SACK blocks are literal. '*' matches anything on a ">"
+ * numbers are relative to our ISN on that port (learnt from the SYN-ACK),
+ * and so are inbound SACK blocks; outbound ack and SACK blocks are
+ * literal. '*' matches anything on a ">"
  * line; "ecr *" on a "<" line echoes our last TSval. Payload bytes are a
  * function of their sequence number, and "app read" checks them, so
  * reassembly errors show up as data errors.
@@ -354,7 +355,8 @@ inject(struct harness *h, struct pkt_line *pl)
 	ack += p->iss;
     olen = 0;
     if (pl->has_opts) {
-	int     n = script_build_opts(pl->opts, p->last_tsval, seg + 20);
+	int     n = script_build_opts(pl->opts, p->last_tsval,
+				      p->have_iss ? p->iss : 0, seg + 20);
 
 	if (n < 0)
 	    fail(h, "bad option in '%s'", pl->opts);

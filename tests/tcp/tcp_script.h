@@ -5,7 +5,8 @@
  * tcp_script.h - segment-line helpers of the TCP script harness
  *
  *   int script_parse_pkt(char *text, uint16_t def_port, struct pkt_line *pl);
- *   int script_build_opts(const char *text, uint32_t echo_tsval, uint8_t *o);
+ *   int script_build_opts(const char *text, uint32_t echo_tsval,
+ *                         uint32_t sack_base, uint8_t *o);
  *   void script_opts_render(const uint8_t *p, size_t n, char *out,
  *                           size_t outsz, uint32_t *tsval);
  *   int script_tokens_match(const char *want, const char *got);
@@ -31,7 +32,8 @@ struct pkt_line {
 };
 
 int     script_parse_pkt(char *text, uint16_t def_port, struct pkt_line *pl);
-int     script_build_opts(const char *text, uint32_t echo_tsval, uint8_t *o);
+int     script_build_opts(const char *text, uint32_t echo_tsval,
+		          uint32_t sack_base, uint8_t *o);
 void    script_opts_render(const uint8_t *p, size_t n, char *out, size_t outsz,
 			           uint32_t *tsval);
 int     script_tokens_match(const char *want, const char *got);

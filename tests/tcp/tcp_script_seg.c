@@ -189,7 +189,8 @@ script_parse_pkt(char *s, uint16_t def_port, struct pkt_line *pl)
 
 /* script_build_opts - inbound option text to bytes; -1 if unknown */
 int
-script_build_opts(const char *text, uint32_t echo_tsval, uint8_t *o)
+script_build_opts(const char *text, uint32_t echo_tsval, uint32_t sack_base,
+	              uint8_t *o)
 {
     char    buf[LINE_MAX_LEN], *item, *save;
     size_t  n = 0;
@@ -227,7 +228,7 @@ script_build_opts(const char *text, uint32_t echo_tsval, uint8_t *o)
 
 	    o[n++] = 5, o[n++] = 2;
 	    while (sscanf(q, " %u:%u%n", &a, &b, &used) == 2) {
-		uint32_t v[2] = {a, b};
+		uint32_t v[2] = {a + sack_base, b + sack_base};
 		int     k;
 
 		for (k = 0; k < 2; k++) {
