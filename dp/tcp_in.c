@@ -425,7 +425,8 @@ data_input(struct tcp_conn *c, const struct tcp_seg *s)
     if (len == 0)
 	return (1);
     if (seq == c->rcv_nxt) {
-	ring_write(c, seq, p, len);
+	if (!s->placed)
+	    ring_write(c, seq, p, len);
 	st->ctr.bytes_in += len;
 	if (c->reass.n) {
 	    c->rcv_nxt = tcp_reass_pull(&c->reass, end);
@@ -677,6 +678,18 @@ conn_input(struct tcp_conn *c, struct tcp_seg *s)
 	tcp_timer_rearm(c);
 }
 
+/* placeable - an in-order segment whose payload can go straight into
+ * uncommitted ring space (no out-of-order data there to overwrite) */
+static int
+placeable(const struct tcp_conn *c, const struct tcp_seg *s)
+{
+    return (s->len && s->seq == c->rcv_nxt && c->reass.n == 0
+	    && (c->state == TCP_ST_ESTABLISHED
+		|| c->state == TCP_ST_FIN_WAIT_1
+		|| c->state == TCP_ST_FIN_WAIT_2)
+	    && SEQ_LEQ(s->seq + s->len, c->rcv_read + c->st->cfg.rcvbuf));
+}
+
 /* local_addr - is daddr one of ours */
 static int
 local_addr(const struct tcp_stack *st, uint32_t daddr)
@@ -707,13 +720,33 @@ tcp_input(struct tcp_stack *st, uint32_t saddr, uint32_t daddr,
 	st->ctr.drop_header++;
 	return;
     }
-    if (!(flags & TCP_IN_CSUM_GOOD) && tcp_cksum(saddr, daddr, seg, len)) {
-	st->ctr.drop_csum++;
+    if (tcp_parse(&s, seg, len) < 0) {
+	if (!(flags & TCP_IN_CSUM_GOOD) && tcp_cksum(saddr, daddr, seg, len))
+	    st->ctr.drop_csum++;
+	else
+	    st->ctr.drop_header++;
 	return;
     }
-    if (tcp_parse(&s, seg, len) < 0) {
-	st->ctr.drop_header++;
-	return;
+    s.saddr = saddr;
+    s.daddr = daddr;
+    s.placed = 0;
+    c = tcp_conn_lookup(st, saddr, s.sport, daddr, s.dport, &tw);
+    if (!(flags & TCP_IN_CSUM_GOOD)) {
+	uint16_t bad;
+
+	/* Nothing read from the unverified header is acted on before the
+	 * sum checks out; it only says where the payload may go. */
+	if (c && placeable(c, &s))
+	    bad = tcp_cksum_copy(saddr, daddr, seg, len, (size_t) (s.data - seg),
+				 c->rbuf, st->cfg.rcvbuf - 1,
+				 s.seq & (st->cfg.rcvbuf - 1));
+	else
+	    bad = tcp_cksum(saddr, daddr, seg, len);
+	if (bad) {
+	    st->ctr.drop_csum++;
+	    return;
+	}
+	s.placed = c && placeable(c, &s);
     }
     if (!local_addr(st, daddr)) {
 	st->ctr.drop_no_listener++;

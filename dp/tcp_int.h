@@ -64,6 +64,7 @@ struct tcp_seg {
     uint8_t flags;
     const uint8_t *data;
     uint32_t len;			/* payload bytes */
+    uint8_t placed;			/* payload already in the receive ring */
     struct tcp_opts opt;
 };
 
@@ -254,8 +255,6 @@ void    tcp_send_tw_ack(struct tcp_stack *, const struct tcp_tw *);
 void    tcp_retransmit(struct tcp_conn *);
 int     tcp_send_data(struct tcp_conn *, uint32_t seq, uint32_t n, int fin);
 void    tcp_send_probe(struct tcp_conn *);
-uint16_t tcp_cksum(uint32_t saddr, uint32_t daddr, const uint8_t *seg,
-		           size_t len);
 uint32_t tcp_ts_now(const struct tcp_stack *, uint32_t ts_off);
 
 /* tcp_recovery.c */
@@ -263,6 +262,14 @@ void    tcp_recovery_ack(struct tcp_conn *, uint32_t acked);
 void    tcp_recovery_dupack(struct tcp_conn *);
 void    tcp_sack_update(struct tcp_conn *, const struct tcp_seg *);
 uint32_t tcp_sack_skip(const struct tcp_conn *, uint32_t seq, uint32_t *limit);
+
+/* tcp_cksum.c */
+uint16_t tcp_cksum(uint32_t saddr, uint32_t daddr, const uint8_t *seg,
+		           size_t len);
+uint16_t tcp_cksum_copy(uint32_t saddr, uint32_t daddr, const uint8_t *seg,
+			        size_t len, size_t doff, uint8_t *ring,
+			        uint32_t mask, uint32_t pos);
+uint16_t tcp_cksum_pseudo(uint32_t saddr, uint32_t daddr, size_t len);
 
 /* tcp_in.c */
 int     tcp_parse(struct tcp_seg *, const uint8_t *seg, size_t len);

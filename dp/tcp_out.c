@@ -11,7 +11,6 @@
  *   void tcp_send_tw_ack(st, tw);
  *   void tcp_retransmit(c);		one MSS from snd_una
  *   void tcp_send_probe(c);		zero-window probe
- *   uint16_t tcp_cksum(saddr, daddr, seg, len);
  *
  * Every segment is built in a buffer from the lower layer's tx_alloc and
  * handed to tx_send. Data comes from the send ring by sequence number, so
@@ -52,97 +51,6 @@ put32(uint8_t *p, uint32_t v)
     p[1] = (uint8_t) (v >> 16);
     p[2] = (uint8_t) (v >> 8);
     p[3] = (uint8_t) v;
-}
-
-/* csum_add - ones' complement partial sum in native order; 64-bit words
- * into a 128-bit accumulator so the carries cost an adc, not a branch */
-static uint64_t
-csum_add(uint64_t acc, const uint8_t *p, size_t len)
-{
-    unsigned __int128 a = acc, b = 0;
-    uint64_t w0, w1, w2, w3;
-    uint32_t v;
-    uint16_t h;
-
-    while (len >= 32) {
-	memcpy(&w0, p, 8);
-	memcpy(&w1, p + 8, 8);
-	memcpy(&w2, p + 16, 8);
-	memcpy(&w3, p + 24, 8);
-	a += w0;
-	b += w1;
-	a += w2;
-	b += w3;
-	p += 32;
-	len -= 32;
-    }
-    while (len >= 8) {
-	memcpy(&w0, p, 8);
-	a += w0;
-	p += 8;
-	len -= 8;
-    }
-    a += b;
-    /* Fold 128 -> 64 bits; end-around carry keeps the ones' complement. */
-    w0 = (uint64_t) a;
-    w1 = (uint64_t) (a >> 64);
-    w0 += w1;
-    if (w0 < w1)
-	w0++;
-    /* 64 -> 33 bits, so the tail adds below cannot overflow. */
-    acc = (w0 & 0xffffffffU) + (w0 >> 32);
-    if (len >= 4) {
-	memcpy(&v, p, 4);
-	acc += v;
-	p += 4;
-	len -= 4;
-    }
-    if (len >= 2) {
-	memcpy(&h, p, 2);
-	acc += h;
-	p += 2;
-	len -= 2;
-    }
-    if (len) {
-	uint8_t last[2] = {p[0], 0};
-
-	memcpy(&h, last, 2);
-	acc += h;
-    }
-    return (acc);
-}
-
-/* csum_fold - fold a partial sum to 16 bits */
-static uint16_t
-csum_fold(uint64_t acc)
-{
-    while (acc >> 16)
-	acc = (acc & 0xffff) + (acc >> 16);
-    return ((uint16_t) acc);
-}
-
-/* pseudo_sum - IPv4 pseudo-header partial sum, in the same (native) byte
- * order as csum_add: computed on host values, then swapped if needed */
-static uint64_t
-pseudo_sum(uint32_t saddr, uint32_t daddr, size_t len)
-{
-    uint32_t s = (saddr >> 16) + (saddr & 0xffff) + (daddr >> 16)
-	+ (daddr & 0xffff) + 6 + (uint32_t) len;
-
-    s = (s & 0xffff) + (s >> 16);
-    s = (s & 0xffff) + (s >> 16);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    s = __builtin_bswap16((uint16_t) s);
-#endif
-    return (s);
-}
-
-/* tcp_cksum - checksum over pseudo-header and segment; 0 means valid */
-uint16_t
-tcp_cksum(uint32_t saddr, uint32_t daddr, const uint8_t *seg, size_t len)
-{
-    return ((uint16_t) ~csum_fold(csum_add(pseudo_sum(saddr, daddr, len),
-					   seg, len)));
 }
 
 /* tcp_ts_now - our TSval: a millisecond clock plus the conn's offset */
@@ -202,7 +110,7 @@ emit(struct tcp_stack *st, const struct seg_out *o)
 	st->ctr.bytes_out += o->plen;
     }
     if (st->cfg.flags & TCP_CFG_TX_CSUM_OFFLOAD)
-	sum = csum_fold(pseudo_sum(o->laddr, o->raddr, len));
+	sum = tcp_cksum_pseudo(o->laddr, o->raddr, len);
     else
 	sum = tcp_cksum(o->laddr, o->raddr, h, len);
     memcpy(h + 16, &sum, 2);

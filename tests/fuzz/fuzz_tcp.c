@@ -172,6 +172,8 @@ inject(struct fz *f, struct tcp_stack *st)
 	ack = take32(f);
     }
     olen = (uint8_t) ((take(f) % 11) * 4);
+    if (mode & 8)
+	olen = 20;
     plen = (mode & 2) ? (uint32_t) take(f) * 8 : 0;
     if (20 + olen + plen > SEG_MAX)
 	plen = SEG_MAX - 20 - olen;
@@ -189,8 +191,35 @@ inject(struct fz *f, struct tcp_stack *st)
     seg[14] = (uint8_t) (win >> 8);
     seg[15] = (uint8_t) win;
     seg[16] = seg[17] = seg[18] = seg[19] = 0;
-    for (i = 0; i < olen; i++)
-	seg[20 + i] = take(f);
+    if ((mode & 8) && (seg[13] & 0x02)) {
+	/* A SYN that negotiates everything: mss, sackOK, TS, wscale. */
+	static const uint8_t syn_opts[20] = {2, 4, 5, 180, 4, 2, 8, 10,
+	0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7};
+
+	memcpy(seg + 20, syn_opts, sizeof(syn_opts));
+    } else if (mode & 8) {
+	/* nop,nop,TS and one SACK block near what we sent last. */
+	uint32_t a = f->last_seq[port] - (uint32_t) take(f) * 128;
+	uint32_t b = a + (uint32_t) (take(f) + 1) * 64;
+	static const uint8_t pre[12] = {1, 1, 8, 10, 0, 0, 1, 0, 0, 0, 0, 0};
+
+	memcpy(seg + 20, pre, sizeof(pre));
+	olen = 32;
+	seg[32] = 1;
+	seg[33] = 1;
+	seg[34] = 5;
+	seg[35] = 10;
+	for (i = 0; i < 4; i++) {
+	    seg[36 + i] = (uint8_t) (a >> (24 - 8 * i));
+	    seg[40 + i] = (uint8_t) (b >> (24 - 8 * i));
+	}
+	seg[12] = (uint8_t) (((20 + olen) / 4) << 4);
+	if (20 + olen + plen > SEG_MAX)
+	    plen = SEG_MAX - 20 - olen;
+    } else {
+	for (i = 0; i < olen; i++)
+	    seg[20 + i] = take(f);
+    }
     for (i = 0; i < plen; i++)
 	seg[20 + olen + i] = (uint8_t) i;
     sum = csum(seg, 20 + olen + plen);

@@ -284,6 +284,31 @@ test_cksum_matches_reference_at_any_length_and_alignment(void **state)
 	}
 }
 
+/* test_cksum_copy_agrees_and_copies_across_ring_wrap - fused path */
+static void
+test_cksum_copy_agrees_and_copies_across_ring_wrap(void **state)
+{
+    static uint8_t seg[1600], ring[2048];
+    uint32_t x = 777, pos;
+    size_t  i, plen;
+
+    (void) state;
+    for (i = 0; i < sizeof(seg); i++) {
+	x = x * 1103515245 + 12345;
+	seg[i] = (uint8_t) (x >> 16);
+    }
+    for (plen = 1; plen <= 1460; plen += 97)
+	for (pos = 2048 - 200; pos < 2048; pos += 13) {
+	    size_t  len = 32 + plen;
+	    uint16_t want = tcp_cksum(1, 2, seg, len);
+	    uint16_t got = tcp_cksum_copy(1, 2, seg, len, 32, ring, 2047, pos);
+
+	    assert_int_equal(got, want);
+	    for (i = 0; i < plen; i++)
+		assert_int_equal(ring[(pos + i) & 2047], seg[32 + i]);
+	}
+}
+
 /* main - run the group */
 int
 main(void)
@@ -301,6 +326,7 @@ main(void)
 	cmocka_unit_test(test_wheel_big_jump_fires_everything_due),
 	cmocka_unit_test(test_siphash_depends_on_key_and_input),
 	cmocka_unit_test(test_cksum_matches_reference_at_any_length_and_alignment),
+	cmocka_unit_test(test_cksum_copy_agrees_and_copies_across_ring_wrap),
     };
 
     return (cmocka_run_group_tests(tests, 0, 0));
