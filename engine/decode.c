@@ -82,9 +82,10 @@ static const uint8_t b64_tab[256] = {
 #ifdef B64_HAVE_AVX2_CODE
 
 /*
- * b64_avx2_run - decode whole 32-character blocks of pure alphabet; stops
- * at the first block holding anything else. Returns input bytes consumed
- * (a multiple of B64_SIMD_BLOCK); writes 3/4 as many bytes, never more.
+ * b64_avx2_run - decode 32-character blocks of pure alphabet; in the first
+ * block holding anything else, keep the whole quanta before it and stop.
+ * Returns input bytes consumed (a multiple of 4); the bytes written are
+ * 3/4 of that, but up to 24 bytes past them may be scribbled on.
  *
  * Validation (one lookup per nibble): a byte is in the alphabet iff the
  * class bits of its low nibble and of its high nibble share no bit. The
@@ -126,8 +127,11 @@ static size_t b64_avx2_run(const uint8_t *in, size_t len, uint8_t *out)
 		__m256i bad = _mm256_and_si256(_mm256_shuffle_epi8(lut_lo, lo),
 					       _mm256_shuffle_epi8(lut_hi, hi));
 
+		unsigned good = ~0U;
+
 		if (!_mm256_testz_si256(bad, bad))
-			break;
+			good = (unsigned) _mm256_movemask_epi8(_mm256_cmpeq_epi8(
+					bad, _mm256_setzero_si256()));
 		__m256i roll = _mm256_shuffle_epi8(lut_roll, _mm256_add_epi8(
 					_mm256_cmpeq_epi8(c, slash), hi));
 		__m256i v = _mm256_add_epi8(c, roll);
@@ -136,10 +140,19 @@ static size_t b64_avx2_run(const uint8_t *in, size_t len, uint8_t *out)
 		v = _mm256_madd_epi16(v, merge12);
 		v = _mm256_shuffle_epi8(v, pack);
 		v = _mm256_permutevar8x32_epi32(v, lanes);
-		/* exactly 24 bytes: the caller sized out for 3/4 of the input */
+		/* 24 bytes: out holds 3/4 of the (>= 32) input bytes left */
 		_mm_storeu_si128((__m128i *) out, _mm256_castsi256_si128(v));
 		_mm_storel_epi64((__m128i *) (out + 16),
 				 _mm256_extracti128_si256(v, 1));
+		if (good != ~0U) {
+			/*
+			 * Quanta decode independently: those before the first
+			 * other byte (a line end, mostly) are right; keep them,
+			 * the rest of the 24 bytes is overwritten later.
+			 */
+			done += (size_t) __builtin_ctz(~good) / 4 * 4;
+			break;
+		}
 		out += 24;
 		done += B64_SIMD_BLOCK;
 	}
