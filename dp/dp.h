@@ -126,6 +126,9 @@ struct dp_lcore_params {
     /* The application's share of each iteration (SMTP: results from
      * control, session timeouts); returns work done. NULL: none. */
     unsigned (*app_poll) (void *app_ctx, uint64_t now_us);
+    /* After quit: stop taking new work, finish what is in flight; returns
+     * non-zero while something is left (the app bounds the wait). */
+    unsigned (*app_drain) (void *app_ctx, uint64_t now_us);
     void   *app_ctx;
 };
 
@@ -156,8 +159,10 @@ struct dp_lcore {
     uint64_t next_publish_us;
     uint64_t arp_ttl_us;
     uint32_t idle_sleep_us;
+    uint64_t linger_until_us;	/* shutdown: last FINs go out until then */
     volatile int *quit;
     unsigned (*app_poll) (void *app_ctx, uint64_t now_us);
+    unsigned (*app_drain) (void *app_ctx, uint64_t now_us);
     void   *app_ctx;
     struct rte_ring *tx_capture;	/* DP_NO_PORT only: transmitted frames */
 

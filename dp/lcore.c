@@ -14,7 +14,14 @@
  *	and timeouts); let TCP send what the burst made pending and hand
  *	that to the NIC as one burst; and, when tx_drain_us has passed, run
  *	the TCP timers, the ARP timer, publish the TCP counters, and flush
- *	what the timers queued.
+ *	what the timers queued. An iteration that did work adds its TSC
+ *	cycles to busy_cycles (one more rdtsc, only then): the lcore's real
+ *	CPU need, which the time it spends polling would hide.
+ *
+ *	On quit, an application with app_drain (SMTP: 421 to idle sessions,
+ *	answers for messages with control) gets the loop until it reports
+ *	nothing left, then DP_DRAIN_LINGER_US more so that the last replies
+ *	and FINs are sent and retransmitted if need be.
  *
  *	The loop takes no lock, makes no system call and never allocates
  *	from the heap: mbufs come from the pool, TCP allocated its tables
@@ -38,6 +45,7 @@
 #include "dp.h"
 
 #define DP_US_PER_S	1000000ULL
+#define DP_DRAIN_LINGER_US	300000	/* after the app drained: FINs out */
 
 
 
@@ -82,6 +90,7 @@ int     dp_lcore_setup(struct dp_lcore *lc, const struct dp_lcore_params *p)
     lc->drain_tsc = lc->tsc_per_us * p->tx_drain_us;
     lc->idle_sleep_us = p->idle_sleep_us;
     lc->app_poll = p->app_poll;
+    lc->app_drain = p->app_drain;
     lc->app_ctx = p->app_ctx;
     arp_cache_init(&lc->arp);
 
@@ -149,21 +158,17 @@ unsigned dp_lcore_poll(struct dp_lcore *lc)
     if (tsc - lc->last_drain_tsc >= lc->drain_tsc)
 	dp_lcore_timers(lc, tsc);
     lc->stats->loops++;
+    if (n > 0)
+	lc->stats->busy_cycles += rte_rdtsc() - tsc;
     return (n);
 }
 
-/* dp_lcore_main - rte_eal_remote_launch entry: loop until told to quit */
-int     dp_lcore_main(void *arg)
+/* dp_lcore_run - poll until done() says stop; idle sleep if configured */
+static void dp_lcore_run(struct dp_lcore *lc, int (*done) (struct dp_lcore *))
 {
-    struct dp_lcore *lc = arg;
     unsigned idle = 0;
 
-    RTE_LOG(INFO, USER1, "worker %u on lcore %u, queue %u\n",
-	    lc->index, rte_lcore_id(), lc->queue_id);
-    lc->now_us = (rte_rdtsc() - lc->tsc_base) / lc->tsc_per_us;
-    if (lc->index == 0)
-	arp_announce(lc);
-    while (!*lc->quit) {
+    while (!done(lc)) {
 	if (dp_lcore_poll(lc) > 0) {
 	    idle = 0;
 	} else if (lc->idle_sleep_us && ++idle >= DP_IDLE_POLLS) {
@@ -171,6 +176,41 @@ int     dp_lcore_main(void *arg)
 	    rte_delay_us_sleep(lc->idle_sleep_us);
 	    idle = 0;
 	}
+    }
+}
+
+/* dp_lcore_quitting - the signal handler asked us to stop */
+static int dp_lcore_quitting(struct dp_lcore *lc)
+{
+    return (*lc->quit != 0);
+}
+
+/* dp_lcore_drained - the application has nothing left in flight */
+static int dp_lcore_drained(struct dp_lcore *lc)
+{
+    return (lc->app_drain(lc->app_ctx, lc->now_us) == 0);
+}
+
+/* dp_lcore_lingered - DP_DRAIN_LINGER_US after the drain */
+static int dp_lcore_lingered(struct dp_lcore *lc)
+{
+    return (lc->now_us >= lc->linger_until_us);
+}
+
+/* dp_lcore_main - rte_eal_remote_launch entry: loop until told to quit */
+int     dp_lcore_main(void *arg)
+{
+    struct dp_lcore *lc = arg;
+    RTE_LOG(INFO, USER1, "worker %u on lcore %u, queue %u\n",
+	    lc->index, rte_lcore_id(), lc->queue_id);
+    lc->now_us = (rte_rdtsc() - lc->tsc_base) / lc->tsc_per_us;
+    if (lc->index == 0)
+	arp_announce(lc);
+    dp_lcore_run(lc, dp_lcore_quitting);
+    if (lc->app_drain) {
+	dp_lcore_run(lc, dp_lcore_drained);
+	lc->linger_until_us = lc->now_us + DP_DRAIN_LINGER_US;
+	dp_lcore_run(lc, dp_lcore_lingered);
     }
     eth_tx_flush(lc);
     return (0);

@@ -10,6 +10,9 @@
  *	per worker lcore (RSS on the TCP 4-tuple with a symmetric key when the
  *	device offers it); one TCP stack per worker; then every lcore, the
  *	main one included, runs dp_lcore_main() until SIGINT or SIGTERM.
+ *	Then each lcore drains its SMTP sessions (smtpdp_drain: 421 4.3.2,
+ *	replies for messages already with control, at most
+ *	SMTPDP_SHUTDOWN_WAIT_MS), the control thread stops, the port closes.
  *
  *	With --stats the program is a DPDK secondary process: it attaches to
  *	the primary's memzone and mempool, prints the counters and exits
@@ -261,7 +264,7 @@ int     main(int argc, char **argv)
     dp_tcp_config(&cf, &tc);
     for (k = 0; k < tc.n_listeners; k++)
 	if (tc.listeners[k].app == &smtpdp_app && smtp == 0
-	    && (smtp = smtpctl_create(&cf, nworkers)) == 0)
+	    && (smtp = smtpctl_create(&cf, nworkers, z)) == 0)
 	    rte_exit(EXIT_FAILURE, "set up SMTP (rules, log, chunk pool, sessions)\n");
 
     i = 0;
@@ -289,6 +292,7 @@ int     main(int argc, char **argv)
 		if (tc.listeners[k].app == &smtpdp_app)
 		    tc.listeners[k].listen_ctx = smtpctl_lcore(smtp, i);
 	    p.app_poll = smtpdp_poll;
+	    p.app_drain = smtpdp_drain;
 	    p.app_ctx = smtpctl_lcore(smtp, i);
 	}
 	z->lcore_id[i] = lcore;

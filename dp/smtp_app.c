@@ -3,8 +3,10 @@
  *
  *	extern const struct tcp_app_ops smtpdp_app;
  *	struct smtpdp_lcore *smtpdp_lcore_new(const struct smtpdp_config *cfg,
- *			unsigned index, struct rte_mempool *chunks, int socket);
+ *			unsigned index, struct rte_mempool *chunks, int socket,
+ *			struct dp_smtp_counters *ctr);
  *	unsigned smtpdp_poll(void *lcore_ctx, uint64_t now_us);
+ *	unsigned smtpdp_drain(void *lcore_ctx, uint64_t now_us);
  *	void smtpdp_lcore_report(const struct smtpdp_lcore *l, FILE *fp);
  *	void smtpdp_lcore_free(struct smtpdp_lcore *l);
  *
@@ -22,8 +24,12 @@
  *	engine.h.) An empty chunk pool refuses the message with 451 4.3.0 at
  *	DATA, never drops accepted content.
  *
+ *	Replies are counted by class as they leave (replies_4xx/5xx): only
+ *	the last line of a reply, found by its fourth character, a space.
+ *
  * DIAGNOSTICS
- *	None in the loop: struct smtpdp_counters, printed at shutdown.
+ *	None in the loop: struct dp_smtp_counters in the counters memzone,
+ *	also printed at shutdown.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -38,6 +44,10 @@
 #include "smtp_app.h"
 
 #define US_PER_MS	1000
+#define REPLY_CODE_LEN	3	/* "250" */
+
+static const char shutdown_reply[] =
+	"421 4.3.2 Service shutting down, try again later\r\n";
 
 /* now_ms - the lcore's clock as the session wants it */
 static uint64_t now_ms(const struct smtpdp_lcore *l)
@@ -136,6 +146,34 @@ static void conn_finish(struct smtpdp_conn *s)
 	slot_release(s);
 }
 
+/* replies_count - count final reply lines of what was sent, by class */
+static void replies_count(struct smtpdp_conn *s, const uint8_t *p, size_t n)
+{
+	struct dp_smtp_counters *ctr = s->lc->ctr;
+	size_t i;
+
+	ctr->reply_bytes += n;
+	for (i = 0; i < n; i++) {
+		if (s->reply_col == 0)
+			s->reply_class = (char)p[i];
+		else if (s->reply_col == REPLY_CODE_LEN && p[i] == ' ') {
+			if (s->reply_class == '4')
+				ctr->replies_4xx++;
+			else if (s->reply_class == '5')
+				ctr->replies_5xx++;
+		}
+		s->reply_col = p[i] == '\n' ? 0 : (uint16_t)(s->reply_col + 1);
+		if (s->reply_col > REPLY_CODE_LEN) {
+			/* the rest of the line says nothing: skip to its end */
+			const uint8_t *nl = memchr(p + i + 1, '\n', n - i - 1);
+
+			if (nl == NULL)
+				break;
+			i = (size_t)(nl - p) - 1;
+		}
+	}
+}
+
 /* output_flush - queue the session's replies; 1 when all went */
 static int output_flush(struct smtpdp_conn *s)
 {
@@ -146,6 +184,7 @@ static int output_flush(struct smtpdp_conn *s)
 		sent = tcp_send(s->c, p, n);
 		if (sent == 0)
 			return 0;	/* the writable callback resumes */
+		replies_count(s, p, sent);
 		smtp_session_output_done(&s->sess, sent);
 	}
 	return 1;
@@ -213,17 +252,17 @@ static int on_msg_begin(void *ctx, const struct smtp_txn *t)
 
 	msg_release(s);
 	if (s->pending) {
-		l->ctr.msg_busy++;	/* a timed-out result is still out */
+		l->ctr->msg_busy++;	/* a timed-out result is still out */
 		return -1;
 	}
 	if (chunk_new(s) < 0) {
-		l->ctr.msg_no_chunk++;
+		l->ctr->msg_no_chunk++;
 		return -1;		/* 451 4.3.0: the client retries */
 	}
 	s->env = t->env;
 	s->em = engine_msg_begin(l->engine, l->cfg->rules, &s->env);
 	if (s->em == NULL) {
-		l->ctr.msg_engine_fail++;
+		l->ctr->msg_engine_fail++;
 		msg_release(s);
 		return -1;
 	}
@@ -239,12 +278,12 @@ static int on_msg_data(void *ctx, const uint8_t *buf, size_t len)
 	if (s->first_byte_us == 0)
 		s->first_byte_us = s->lc->now_us;
 	if (engine_msg_feed(s->em, buf, len) < 0) {
-		s->lc->ctr.msg_engine_fail++;
+		s->lc->ctr->msg_engine_fail++;
 		s->msg_failed = true;
 		return -1;
 	}
 	if (content_append(s, buf, len) < 0) {
-		s->lc->ctr.msg_no_chunk++;
+		s->lc->ctr->msg_no_chunk++;
 		s->msg_failed = true;
 		return -1;
 	}
@@ -323,7 +362,7 @@ static void on_msg_end(void *ctx, const struct smtp_txn *t)
 	memset(&r->verdict, 0, sizeof(r->verdict));
 	if (s->msg_failed || engine_msg_end(s->em, &r->verdict) < 0) {
 		if (!s->msg_failed)
-			l->ctr.msg_engine_fail++;
+			l->ctr->msg_engine_fail++;
 		smtp_session_message_result(&s->sess, 451, "4.3.0",
 					    "temporary scanning failure, try again later",
 					    now_ms(l));
@@ -336,6 +375,7 @@ static void on_msg_end(void *ctx, const struct smtp_txn *t)
 	record_fill(s, t);
 	r->receive_ms = s->first_byte_us ? (double)(t0 - s->first_byte_us) / US_PER_MS : 0;
 	r->scan_ms = (double)(rte_rdtsc() - tsc0) * US_PER_MS / (double)rte_get_tsc_hz();
+	l->ctr->msg_bytes += r->size;
 	s->pending = true;
 	s->abandoned = false;
 	if (rte_ring_sp_enqueue(l->to_ctrl, r) != 0) {
@@ -348,7 +388,7 @@ static void on_msg_end(void *ctx, const struct smtp_txn *t)
 					    "handoff queue full, try again later", now_ms(l));
 		return;
 	}
-	l->ctr.messages++;
+	l->ctr->messages++;
 }
 
 /* on_msg_abort - drop the message; a handed-off one is only disowned */
@@ -378,14 +418,15 @@ static void *app_accept(void *listen_ctx, struct tcp_conn *c)
 	uint32_t addr;
 	uint16_t port;
 
-	if (l->nfree == 0) {
-		l->ctr.sessions_refused++;
+	if (l->nfree == 0 || l->closing) {
+		l->ctr->sessions_refused++;
 		return NULL;	/* reset: the client retries later */
 	}
 	s = &l->conns[l->free_slots[--l->nfree]];
 	s->in_use = true;
 	s->c = c;
 	s->eof = s->pumping = s->msg_failed = s->pending = s->abandoned = false;
+	s->reply_col = 0;
 	tcp_conn_peer(c, &addr, &port);
 	snprintf(s->addr, sizeof(s->addr), "%u.%u.%u.%u", addr >> 24,
 		 addr >> 16 & 255, addr >> 8 & 255, addr & 255);
@@ -393,11 +434,11 @@ static void *app_accept(void *listen_ctx, struct tcp_conn *c)
 			      port, now_ms(l)) < 0) {
 		s->c = NULL;
 		slot_release(s);
-		l->ctr.sessions_refused++;
+		l->ctr->sessions_refused++;
 		return NULL;
 	}
 	s->live = true;
-	l->ctr.sessions++;
+	l->ctr->sessions++;
 	output_flush(s);	/* the greeting */
 	return s;
 }
@@ -441,6 +482,53 @@ const struct tcp_app_ops smtpdp_app = {
 
 /* ---- the lcore's share of the loop ---- */
 
+/* shutdown_conn - 421 4.3.2 after what the session already said, FIN;
+ * with force, also a session whose message control never answered */
+static void shutdown_conn(struct smtpdp_conn *s, bool force)
+{
+	size_t n = sizeof(shutdown_reply) - 1;
+
+	if (s->c == NULL || !s->live || (s->pending && !force))
+		return;
+	if (s->pending)
+		s->abandoned = true;	/* no 250 for it: the client retries */
+	/* A reply that does not fit now is lost with the connection: the
+	 * client then sees the FIN without a 250, which is just as safe. */
+	if (output_flush(s) && tcp_send(s->c, shutdown_reply, n) == n)
+		replies_count(s, (const uint8_t *)shutdown_reply, n);
+	s->lc->ctr->sessions_shutdown++;
+	conn_finish(s);
+}
+
+/* action_count - count a message control answered, by verdict action */
+static void action_count(struct dp_smtp_counters *ctr,
+			 const struct smtpdp_handoff *r)
+{
+	switch (r->verdict.action) {
+	case ACT_PASS:
+		ctr->msg_pass++;
+		break;
+	case ACT_TAG:
+		ctr->msg_tag++;
+		break;
+	case ACT_QUARANTINE:
+		ctr->msg_quarantine++;
+		break;
+	case ACT_DISCARD:
+		ctr->msg_discard++;
+		break;
+	case ACT_TEMPFAIL:
+		ctr->msg_tempfail++;
+		break;
+	case ACT_REJECT:
+	case ACT_COUNT:
+		ctr->msg_reject++;
+		break;
+	}
+	if (r->reply.code / 100 == 2)
+		ctr->msg_delivered++;
+}
+
 /* results - replies from control go to their sessions */
 static unsigned results(struct smtpdp_lcore *l)
 {
@@ -457,14 +545,16 @@ static unsigned results(struct smtpdp_lcore *l)
 		s->pending = false;
 		chunks_free(l, r->head);
 		r->head = NULL;
-		l->ctr.results++;
+		action_count(l->ctr, r);
 		if (s->live && !s->abandoned) {
 			smtp_session_message_result(&s->sess, r->reply.code,
 						    r->reply.enhanced, r->reply.text,
 						    now_ms(l));
 			conn_pump(s);
+			if (l->closing)
+				shutdown_conn(s, false);	/* its answer went first */
 		} else {
-			l->ctr.results_dropped++;
+			l->ctr->results_dropped++;
 		}
 		s->abandoned = false;
 		if (s->c == NULL)
@@ -505,6 +595,32 @@ unsigned smtpdp_poll(void *lcore_ctx, uint64_t now_us)
 	return results(l) + tick(l);
 }
 
+/* smtpdp_drain - shutdown hook: 421 to sessions, wait for control */
+unsigned smtpdp_drain(void *lcore_ctx, uint64_t now_us)
+{
+	struct smtpdp_lcore *l = lcore_ctx;
+	unsigned i, out = 0;
+
+	l->now_us = now_us;
+	if (!l->closing) {
+		l->closing = true;
+		l->drain_end_us = now_us + (uint64_t)SMTPDP_SHUTDOWN_WAIT_MS * US_PER_MS;
+		for (i = 0; i < l->cfg->sessions; i++)
+			if (l->conns[i].in_use)
+				shutdown_conn(&l->conns[i], false);
+	}
+	for (i = 0; i < l->cfg->sessions; i++)
+		if (l->conns[i].in_use && l->conns[i].pending)
+			out++;
+	if (out == 0 || now_us < l->drain_end_us)
+		return out;
+	/* Control did not answer in time: 421 instead of the reply. */
+	for (i = 0; i < l->cfg->sessions; i++)
+		if (l->conns[i].in_use)
+			shutdown_conn(&l->conns[i], true);
+	return 0;
+}
+
 /* ring_make - one SP/SC ring with room for every slot's record */
 static struct rte_ring *ring_make(const char *what, unsigned index,
 				  uint32_t slots, int socket)
@@ -519,7 +635,7 @@ static struct rte_ring *ring_make(const char *what, unsigned index,
 /* smtpdp_lcore_new - slots, rings and engine for one lcore (start-up) */
 struct smtpdp_lcore *smtpdp_lcore_new(const struct smtpdp_config *cfg,
 				      unsigned index, struct rte_mempool *chunks,
-				      int socket)
+				      int socket, struct dp_smtp_counters *ctr)
 {
 	struct smtpdp_lcore *l;
 	uint32_t i;
@@ -531,6 +647,7 @@ struct smtpdp_lcore *smtpdp_lcore_new(const struct smtpdp_config *cfg,
 	l->index = index;
 	l->cfg = cfg;
 	l->chunks = chunks;
+	l->ctr = ctr;
 	l->conns = rte_zmalloc_socket("mxgate_smtp_conns",
 				      (size_t)cfg->sessions * sizeof(*l->conns),
 				      RTE_CACHE_LINE_SIZE, socket);
@@ -559,13 +676,15 @@ fail:
 /* smtpdp_lcore_report - the counters, one line */
 void smtpdp_lcore_report(const struct smtpdp_lcore *l, FILE *fp)
 {
-	const struct smtpdp_counters *c = &l->ctr;
+	const struct dp_smtp_counters *c = l->ctr;
 
-	fprintf(fp, "mxgate-dp: smtp worker %u: sessions %llu refused %llu messages %llu"
-		" results %llu dropped %llu no_chunk %llu engine_fail %llu busy %llu\n",
+	fprintf(fp, "mxgate-dp: smtp worker %u: sessions %llu refused %llu shutdown %llu"
+		" messages %llu delivered %llu dropped %llu no_chunk %llu"
+		" engine_fail %llu busy %llu\n",
 		l->index, (unsigned long long)c->sessions,
 		(unsigned long long)c->sessions_refused,
-		(unsigned long long)c->messages, (unsigned long long)c->results,
+		(unsigned long long)c->sessions_shutdown,
+		(unsigned long long)c->messages, (unsigned long long)c->msg_delivered,
 		(unsigned long long)c->results_dropped,
 		(unsigned long long)c->msg_no_chunk,
 		(unsigned long long)c->msg_engine_fail,

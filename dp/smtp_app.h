@@ -4,14 +4,16 @@
  *	Lcore side (smtp_app.c):
  *	extern const struct tcp_app_ops smtpdp_app;
  *	struct smtpdp_lcore *smtpdp_lcore_new(const struct smtpdp_config *cfg,
- *			unsigned index, struct rte_mempool *chunks, int socket);
+ *			unsigned index, struct rte_mempool *chunks, int socket,
+ *			struct dp_smtp_counters *ctr);
  *	unsigned smtpdp_poll(void *lcore_ctx, uint64_t now_us);
+ *	unsigned smtpdp_drain(void *lcore_ctx, uint64_t now_us);
  *	void smtpdp_lcore_report(const struct smtpdp_lcore *l, FILE *fp);
  *	void smtpdp_lcore_free(struct smtpdp_lcore *l);
  *
  *	Control side (smtp_ctrl.c):
  *	struct smtpctl *smtpctl_create(const struct dpconf *cf,
- *			unsigned nworkers);
+ *			unsigned nworkers, struct dp_stats_zone *z);
  *	struct smtpdp_lcore *smtpctl_lcore(struct smtpctl *ctl, unsigned i);
  *	int smtpctl_start(struct smtpctl *ctl);
  *	void smtpctl_stop(struct smtpctl *ctl);
@@ -38,6 +40,13 @@
  *	SMTPDP_TICK_MS. It returns how much it did, so that the loop flushes
  *	TCP after it.
  *
+ *	smtpdp_drain() is the loop's shutdown hook (app_drain): new
+ *	connections are reset, sessions with nothing at control get
+ *	421 4.3.2 and FIN at once, sessions whose message is with control
+ *	get its reply first (250 only if Postfix took it), then 421. It
+ *	returns how many records are still out; after SMTPDP_SHUTDOWN_WAIT_MS
+ *	it gives up and returns 0 (those clients saw no 250: they retry).
+ *
  *	smtpctl_create() does the start-up that needs system calls: rule
  *	set, log file, quarantine directory, chunk pool, per-lcore state;
  *	smtpctl_start() starts the control thread (rte_ctrl_thread_create)
@@ -46,7 +55,8 @@
  * DIAGNOSTICS
  *	smtpctl_create() returns NULL after printing what failed.
  *	smtpdp_lcore_new() returns NULL with rte_errno or errno set. In the
- *	loop nothing is printed: see struct smtpdp_counters.
+ *	loop nothing is printed: see struct dp_smtp_counters (stats.h), in
+ *	the counters memzone (mxgate-dp --stats).
  */
 #ifndef MX_DP_SMTP_APP_H
 #define MX_DP_SMTP_APP_H
@@ -65,6 +75,7 @@
 #include "handoff.h"
 #include "relay.h"
 #include "smtp_session.h"
+#include "stats.h"
 #include "tcp.h"
 
 #define SMTPDP_PORT_DEFAULT	25
@@ -76,6 +87,7 @@
 #define SMTPDP_TICK_MS		100	/* session timeout scan interval */
 #define SMTPDP_RESULT_BURST	32	/* results taken per loop iteration */
 #define SMTPDP_ADDR_MAX		16	/* "255.255.255.255" */
+#define SMTPDP_SHUTDOWN_WAIT_MS	10000	/* shutdown: wait for control's replies */
 
 /* A piece of message content; the chunks of a message form a list. */
 struct smtpdp_chunk {
@@ -142,21 +154,11 @@ struct smtpdp_conn {
 	uint32_t nchunks;
 	uint64_t size;
 	uint64_t first_byte_us;
+	uint16_t reply_col;		/* column in the reply line being sent */
+	char reply_class;		/* its first digit */
 	char addr[SMTPDP_ADDR_MAX];
 	struct smtp_session sess;
 	struct smtpdp_handoff rec;
-};
-
-/* Per-lcore counters: single writer, read at shutdown. */
-struct smtpdp_counters {
-	uint64_t sessions;		/* accepted */
-	uint64_t sessions_refused;	/* no free slot: connection reset */
-	uint64_t messages;		/* handed to control */
-	uint64_t msg_no_chunk;		/* chunk pool empty: 451 */
-	uint64_t msg_engine_fail;	/* engine refused or failed: 451 */
-	uint64_t msg_busy;		/* previous record still with control */
-	uint64_t results;		/* replies back from control */
-	uint64_t results_dropped;	/* session gone or gave up */
 };
 
 struct smtpdp_lcore {
@@ -171,7 +173,9 @@ struct smtpdp_lcore {
 	struct smtpdp_conn *conns;
 	uint32_t *free_slots;
 	uint32_t nfree;
-	struct smtpdp_counters ctr;
+	bool closing;			/* shutdown: draining */
+	uint64_t drain_end_us;
+	struct dp_smtp_counters *ctr;	/* in the counters memzone */
 } __rte_cache_aligned;
 
 struct dpconf;
@@ -180,12 +184,14 @@ struct smtpctl;
 extern const struct tcp_app_ops smtpdp_app;
 struct smtpdp_lcore *smtpdp_lcore_new(const struct smtpdp_config *cfg,
 				      unsigned index, struct rte_mempool *chunks,
-				      int socket);
+				      int socket, struct dp_smtp_counters *ctr);
 unsigned smtpdp_poll(void *lcore_ctx, uint64_t now_us);
+unsigned smtpdp_drain(void *lcore_ctx, uint64_t now_us);
 void smtpdp_lcore_report(const struct smtpdp_lcore *l, FILE *fp);
 void smtpdp_lcore_free(struct smtpdp_lcore *l);
 
-struct smtpctl *smtpctl_create(const struct dpconf *cf, unsigned nworkers);
+struct smtpctl *smtpctl_create(const struct dpconf *cf, unsigned nworkers,
+			       struct dp_stats_zone *z);
 struct smtpdp_lcore *smtpctl_lcore(struct smtpctl *ctl, unsigned i);
 int smtpctl_start(struct smtpctl *ctl);
 void smtpctl_stop(struct smtpctl *ctl);

@@ -2,7 +2,7 @@
  * smtp_ctrl.c - the control thread of mxgate-dp: verdicts carried out
  *
  *	struct smtpctl *smtpctl_create(const struct dpconf *cf,
- *			unsigned nworkers);
+ *			unsigned nworkers, struct dp_stats_zone *z);
  *	struct smtpdp_lcore *smtpctl_lcore(struct smtpctl *ctl, unsigned i);
  *	int smtpctl_start(struct smtpctl *ctl);
  *	void smtpctl_stop(struct smtpctl *ctl);
@@ -190,7 +190,8 @@ static void smtp_config_from(struct smtpctl *ctl, const struct dpconf *cf)
 }
 
 /* smtpctl_create - everything SMTP needs, at start-up (after EAL) */
-struct smtpctl *smtpctl_create(const struct dpconf *cf, unsigned nworkers)
+struct smtpctl *smtpctl_create(const struct dpconf *cf, unsigned nworkers,
+			       struct dp_stats_zone *z)
 {
 	struct smtpctl *ctl;
 	struct rules_error err;
@@ -240,7 +241,7 @@ struct smtpctl *smtpctl_create(const struct dpconf *cf, unsigned nworkers)
 	}
 	for (i = 0; i < nworkers; i++) {
 		ctl->lcs[i] = smtpdp_lcore_new(&ctl->cfg, i, ctl->chunks,
-					       (int)rte_socket_id());
+					       (int)rte_socket_id(), &z->w[i].smtp);
 		if (ctl->lcs[i] == NULL) {
 			fprintf(stderr, "mxgate-dp: smtp worker %u: %u session slots,"
 				" rings, engine: %s\n", i, ctl->cfg.sessions,

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_log.h>
 #include <rte_memzone.h>
@@ -39,6 +40,7 @@ struct dpstats_field {
 
 #define DPS(f) { #f, offsetof(struct dp_lcore_stats, f) }
 #define TCPS(f) { "tcp_" #f, offsetof(struct dp_lcore_stats, tcp) + offsetof(struct tcp_counters, f) }
+#define SMTPS(f) { "smtp_" #f, offsetof(struct dp_lcore_stats, smtp) + offsetof(struct dp_smtp_counters, f) }
 #define TCPST(st, f) { "tcp_conns_" st, offsetof(struct dp_lcore_stats, tcp) \
 			+ offsetof(struct tcp_counters, conn_state) + (f) * sizeof(uint64_t) }
 
@@ -50,6 +52,7 @@ static const struct dpstats_field dpstats_fields[] = {
     DPS(arp_in), DPS(arp_replies_sent), DPS(arp_requests_sent), DPS(drop_arp),
     DPS(arp_pending_drop), DPS(arp_entries), DPS(steer_out), DPS(steer_in),
     DPS(drop_steer_full), DPS(drop_tx_full), DPS(drop_no_mbuf), DPS(loops),
+    DPS(busy_cycles),
     DPS(tcp_conns),
     TCPS(seg_in), TCPS(seg_out), TCPS(bytes_in), TCPS(bytes_out),
     TCPS(drop_csum), TCPS(drop_header), TCPS(drop_no_listener),
@@ -67,6 +70,11 @@ static const struct dpstats_field dpstats_fields[] = {
     TCPS(syncookies_sent), TCPS(syncookies_ok), TCPS(syncookies_failed),
     TCPS(resets_sent), TCPS(tw_reuse), TCPS(tw_recycled), TCPS(zero_window_sent),
     TCPS(window_updates), TCPS(persist_probes), TCPS(delayed_acks), TCPS(tx_alloc_fail),
+    SMTPS(sessions), SMTPS(sessions_refused), SMTPS(sessions_shutdown),
+    SMTPS(messages), SMTPS(msg_bytes), SMTPS(msg_pass), SMTPS(msg_tag),
+    SMTPS(msg_quarantine), SMTPS(msg_discard), SMTPS(msg_tempfail), SMTPS(msg_reject),
+    SMTPS(msg_delivered), SMTPS(msg_no_chunk), SMTPS(msg_engine_fail), SMTPS(msg_busy),
+    SMTPS(results_dropped), SMTPS(replies_4xx), SMTPS(replies_5xx), SMTPS(reply_bytes),
     {0, 0},
 };
 
@@ -99,6 +107,7 @@ struct dp_stats_zone *dpstats_create(unsigned nworkers)
     z->magic = DPSTATS_MAGIC;
     z->version = DPSTATS_VERSION;
     z->nworkers = nworkers;
+    z->tsc_hz = rte_get_tsc_hz();
     dpstats_telemetry_zone = z;
     return (z);
 }
@@ -151,6 +160,7 @@ int     dpstats_print(FILE *fp, const struct dp_stats_zone *z,
 	}
 	fputc('\n', fp);
     }
+    fprintf(fp, "%-28s %14llu\n", "tsc_hz", (unsigned long long) z->tsc_hz);
     if (pool != 0) {
 	fprintf(fp, "%-28s %14u\n", "mempool_in_use", rte_mempool_in_use_count(pool));
 	fprintf(fp, "%-28s %14u\n", "mempool_size", pool->size);

@@ -21,6 +21,12 @@
  *	TCP counters are copied from the lcore's tcp_stack every
  *	DP_STATS_PUBLISH_US, so they lag by at most that long.
  *
+ *	busy_cycles counts the TSC cycles of loop iterations that did work
+ *	(frames in, results from control, session timeouts): divided by
+ *	tsc_hz it is the CPU time the lcore needed, as opposed to the time it
+ *	spent polling empty queues. SMTP counters (struct dp_smtp_counters)
+ *	are written by dp/smtp_app.c directly, no copy.
+ *
  * DIAGNOSTICS
  *	dpstats_create() and dpstats_attach() return NULL after logging
  *	what was attempted; dpstats_print() returns -1 on a version mismatch.
@@ -38,9 +44,32 @@
 
 #define DPSTATS_ZONE_NAME	"mxgate_stats"
 #define DPSTATS_MAGIC		0x6d786470U	/* "mxdp" */
-#define DPSTATS_VERSION		1
+#define DPSTATS_VERSION		2	/* 2: tsc_hz, busy_cycles, smtp */
 #define DP_MAX_WORKERS		64		/* worker lcores per process */
 #define DP_STATS_PUBLISH_US	1000		/* TCP counter copy interval */
+
+/* SMTP sessions and messages of one lcore (dp/smtp_app.c writes them). */
+struct dp_smtp_counters {
+    uint64_t sessions;		/* accepted */
+    uint64_t sessions_refused;	/* no free slot, or shutting down: reset */
+    uint64_t sessions_shutdown;	/* told 421 4.3.2 at shutdown */
+    uint64_t messages;		/* handed to control */
+    uint64_t msg_bytes;		/* content bytes of those */
+    uint64_t msg_pass;		/* answered by control, by verdict action */
+    uint64_t msg_tag;
+    uint64_t msg_quarantine;
+    uint64_t msg_discard;
+    uint64_t msg_tempfail;
+    uint64_t msg_reject;
+    uint64_t msg_delivered;	/* control's reply was 2xx */
+    uint64_t msg_no_chunk;	/* chunk pool empty: 451 */
+    uint64_t msg_engine_fail;	/* engine refused or failed: 451 */
+    uint64_t msg_busy;		/* previous record still with control */
+    uint64_t results_dropped;	/* reply came after the session gave up */
+    uint64_t replies_4xx;	/* final reply lines sent, by class */
+    uint64_t replies_5xx;
+    uint64_t reply_bytes;	/* everything the sessions sent */
+};
 
 struct dp_lcore_stats {
     uint64_t rx_pkts;		/* frames from the NIC queue */
@@ -72,14 +101,17 @@ struct dp_lcore_stats {
     uint64_t drop_tx_full;	/* NIC queue refused the frame */
     uint64_t drop_no_mbuf;	/* mempool empty when building a frame */
     uint64_t loops;		/* iterations of the lcore loop */
+    uint64_t busy_cycles;	/* TSC cycles of iterations that did work */
     uint64_t tcp_conns;		/* gauge: connections (all states) */
     struct tcp_counters tcp;	/* copy of the lcore's TCP counters */
+    struct dp_smtp_counters smtp;
 } __rte_cache_aligned;
 
 struct dp_stats_zone {
     uint32_t magic;
     uint32_t version;
     uint32_t nworkers;
+    uint64_t tsc_hz;			/* to turn busy_cycles into seconds */
     uint32_t lcore_id[DP_MAX_WORKERS];	/* EAL lcore of worker i */
     char    pool_name[RTE_MEMPOOL_NAMESIZE];
     struct dp_lcore_stats w[DP_MAX_WORKERS] __rte_cache_aligned;
