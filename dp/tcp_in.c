@@ -14,7 +14,10 @@
  *
  * Payload is copied into the conn's receive ring at its sequence position,
  * out-of-order too (the window guarantees the room); tcp_reass.c only
- * keeps the list of filled ranges.
+ * keeps the list of filled ranges. An in-order segment without NIC
+ * checksum is verified during that copy (tcp_cksum_copy): the bytes land
+ * in uncommitted ring space, so a bad segment leaves nothing that counts.
+ * The peer's SACK blocks go to the send-side scoreboard (tcp_recovery.c).
  *
  * Diagnostics: none; every drop is counted by reason.
  */

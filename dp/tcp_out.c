@@ -10,6 +10,7 @@
  *   void tcp_send_rst(c);
  *   void tcp_send_tw_ack(st, tw);
  *   void tcp_retransmit(c);		one MSS from snd_una
+ *   int tcp_send_data(c, seq, n, fin);	one segment from the send ring
  *   void tcp_send_probe(c);		zero-window probe
  *
  * Every segment is built in a buffer from the lower layer's tx_alloc and
@@ -18,7 +19,9 @@
  * we advertise is the free receive ring, with receiver-side silly window
  * avoidance (RFC 1122 4.2.3.3): the right edge only moves by at least
  * min(rcvbuf/2, MSS). We send without Nagle: SMTP replies are small and
- * latency-bound, and the app writes whole replies.
+ * latency-bound, and the app writes whole replies; but no runt is cut by
+ * the window while data is in flight (sender SWS avoidance), and the first
+ * two duplicate ACKs each release a segment (limited transmit).
  *
  * Diagnostics: a failed tx_alloc is counted (tx_alloc_fail) and the
  * segment dropped; the retransmission timer recovers.

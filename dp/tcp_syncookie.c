@@ -15,9 +15,10 @@
  *
  * Cookie layout (the classic one): cookie = H1(tuple) + their ISN
  * + (period << 24) + ((H2(tuple, period, their ISN) + mss_index) mod 2^24).
- * The top 8
- * bits carry the 64-second period so a check can recover it, reject cookies
- * older than TCP_COOKIE_MAX_AGE periods and then recover the MSS index.
+ * The top 8 bits carry the 64-second period so a check can recover it,
+ * reject cookies older than TCP_COOKIE_MAX_AGE periods and then recover the
+ * MSS index; keying H2 on their ISN too makes a replay with another ISN
+ * decode to a random index.
  * When the peer offered timestamps, the options a cookie cannot carry
  * (window scale, SACK-permitted) ride in the low 6 bits of our TSval and
  * come back in its TSecr.
