@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 
-TIMEOUT = 30.0
+TIMEOUT = float(os.environ.get("DPCLIENT_STALL_S", "30"))  # no progress for this long fails
 CHUNK = 65536
 
 
