@@ -13,6 +13,7 @@
  *					("config app echo": tcp_app_echo serves,
  *					output must echo the input stream)
  *   TIME < [:port] FLAGS seq:end(len) [ack N] [win N] [<opts>] [badcsum]
+ *					[corrupt]  (payload bit flipped)
  *   TIME > [:port] FLAGS seq:end(len) [ack N] [win N] [<opts>]
  *   TIME app [:port] read N | write N [accept M] | close | shutdown | abort
  *   TIME app [:port] expect readable N | eof | closed REASON | open | refused
@@ -384,6 +385,8 @@ inject(struct harness *h, struct pkt_line *pl)
     seg[17] = (uint8_t) sum;
     if (pl->badcsum)
 	seg[17] ^= 0x5a;
+    if (pl->corrupt && pl->len)
+	seg[20 + olen + pl->len / 2] ^= 0x01;
     tcp_input(h->st, CLIENT_ADDR, SERVER_ADDR, seg, len, 0, h->now);
     tcp_flush(h->st);
 }

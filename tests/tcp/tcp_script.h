@@ -27,6 +27,7 @@ struct pkt_line {
     uint16_t port, dport;
     int     flags;
     int     seq_any, ack_any, win_any, has_ack, has_win, has_opts, badcsum;
+    int     corrupt;			/* flip a payload byte after the sum */
     uint32_t seq, end, len, ack, win;
     char    opts[LINE_MAX_LEN];
 };

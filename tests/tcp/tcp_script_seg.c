@@ -170,6 +170,10 @@ script_parse_pkt(char *s, uint16_t def_port, struct pkt_line *pl)
 	    pl->badcsum = 1;
 	    continue;
 	}
+	if (!strcmp(tok, "corrupt")) {
+	    pl->corrupt = 1;
+	    continue;
+	}
 	v = strtok_r(0, " \t", &save);
 	if (v == 0)
 	    return (-1);
