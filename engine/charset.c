@@ -141,22 +141,41 @@ static int utf8_cont_ok(const uint8_t *seq, unsigned nseq, uint8_t b)
  */
 static size_t utf8_valid_prefix(const uint8_t *s, size_t len)
 {
+	const uint64_t high = 0x8080808080808080ULL;
 	size_t i = 0;
 
+	/*
+	 * Every text part goes through here once per slice, so it is written
+	 * for mail text: ASCII is skipped 8 bytes at a time straight to the
+	 * first high byte, and the two-byte sequences of Latin scripts are
+	 * checked inline; anything longer takes the general path.
+	 */
 	while (i < len) {
-		if (s[i] < 0x80) {
-			i++;
-			while (i + 8 <= len) {
-				uint64_t w;
+		while (i + 8 <= len) {
+			uint64_t w;
 
-				memcpy(&w, s + i, 8);
-				if (w & 0x8080808080808080ULL)
-					break;
-				i += 8;
+			memcpy(&w, s + i, 8);
+			if ((w &= high) != 0) {
+				i += (size_t) __builtin_ctzll(w) / 8;
+				break;
 			}
+			i += 8;
+		}
+		if (i >= len)
+			break;
+		uint8_t c = s[i];
+
+		if (c < 0x80) {
+			i++;
 			continue;
 		}
-		int need = utf8_need(s[i]);
+		if (c >= 0xC2 && c <= 0xDF) {
+			if (i + 1 >= len || (s[i + 1] & 0xC0) != 0x80)
+				return i;
+			i += 2;
+			continue;
+		}
+		int need = utf8_need(c);
 
 		if (need < 0 || i + (size_t) need >= len)
 			return i;

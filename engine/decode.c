@@ -348,6 +348,21 @@ size_t decode_qp_run(struct decode_qp *d, const uint8_t *in, size_t len,
 			in += n;
 			if (eq == NULL)
 				break;
+			/* whole escapes and soft breaks in place: the common case,
+			 * with the same result as the state machine below */
+			if (end - eq >= 3) {
+				int h1 = hexval(eq[1]), h2 = hexval(eq[2]);
+
+				if (h1 >= 0 && h2 >= 0) {
+					*o++ = (uint8_t) (h1 << 4 | h2);
+					in = eq + 3;
+					continue;
+				}
+				if (eq[1] == '\r' && eq[2] == '\n') {
+					in = eq + 3;
+					continue;
+				}
+			}
 			d->hold[0] = '=';
 			d->nhold = 1;
 			in++;

@@ -384,12 +384,18 @@ static size_t header_feed(struct mime_parser *p, const uint8_t *b,
 				p->hl = HL_VALUE;
 			} else if (c > 0x20 && c < 0x7F &&
 				   p->nname < MIME_HDR_NAME_MAX) {
-				/* the rest of the name in one go */
-				do {
-					p->name[p->nname++] = (char) b[i++];
-				} while (i < len && b[i] > 0x20 && b[i] < 0x7F &&
-					 b[i] != ':' &&
-					 p->nname < MIME_HDR_NAME_MAX);
+				/* the rest of the name in one go (local index: a
+				 * store through p->name could alias p->nname) */
+				size_t k = i + 1, lim = len;
+
+				if (lim - i > MIME_HDR_NAME_MAX - p->nname)
+					lim = i + MIME_HDR_NAME_MAX - p->nname;
+				while (k < lim && b[k] > 0x20 && b[k] < 0x7F &&
+				       b[k] != ':')
+					k++;
+				memcpy(p->name + p->nname, b + i, k - i);
+				p->nname += k - i;
+				i = k;
 			} else if (c == ' ' && p->nname == 4 &&
 				   memcmp(p->name, "From", 4) == 0) {
 				/* mbox "From " envelope line */
