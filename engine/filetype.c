@@ -107,14 +107,19 @@ static int is_text(const uint8_t *h, size_t len)
 	size_t bad = 0;
 
 	for (size_t i = 0; i < len; i++) {
-		/* eight bytes at a time while none is below 0x20 */
+		/* eight bytes at a time while none is below 0x20; then on to
+		 * the first one that is (the lowest flag is exact: a borrow
+		 * only starts at a flagged byte) */
 		while (i + 8 <= len) {
-			uint64_t w;
+			uint64_t w, low;
 
 			memcpy(&w, h + i, 8);
-			if ((w - 0x2020202020202020ULL) & ~w &
-			    0x8080808080808080ULL)
+			low = (w - 0x2020202020202020ULL) & ~w &
+			      0x8080808080808080ULL;
+			if (low) {
+				i += (size_t) __builtin_ctzll(low) / 8;
 				break;
+			}
 			i += 8;
 		}
 		if (i >= len)

@@ -55,6 +55,7 @@ struct scan_fields {
 	int     all;		/* some rule matches any field */
 	unsigned n;
 	const char *name[SCAN_FIELDS_MAX];	/* owned by the rule set */
+	size_t  len[SCAN_FIELDS_MAX];
 };
 
 struct scan_worker {
@@ -127,8 +128,10 @@ static void scan_fields_build(struct scan_worker *sw, const struct ruleset *rs)
 		for (k = 0; k < f->n; k++)
 			if (strcasecmp(f->name[k], r->cond.field) == 0)
 				break;
-		if (k == f->n)
+		if (k == f->n) {
+			f->len[f->n] = strlen(r->cond.field);
 			f->name[f->n++] = r->cond.field;
+		}
 	}
 }
 
@@ -143,7 +146,8 @@ static int scan_field_wanted(const struct scan_worker *sw, enum scope s,
 	if (field == NULL)
 		return 0;
 	for (unsigned k = 0; k < f->n; k++)
-		if (strlen(f->name[k]) == field_len
+		if (f->len[k] == field_len
+		    && (f->name[k][0] | 0x20) == (field[0] | 0x20)
 		    && strncasecmp(f->name[k], field, field_len) == 0)
 			return 1;
 	return 0;
