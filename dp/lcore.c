@@ -15,8 +15,12 @@
  *	that to the NIC as one burst; and, when tx_drain_us has passed, run
  *	the TCP timers, the ARP timer, publish the TCP counters, and flush
  *	what the timers queued. An iteration that did work adds its TSC
- *	cycles to busy_cycles (one more rdtsc, only then): the lcore's real
- *	CPU need, which the time it spends polling would hide.
+ *	cycles to busy_cycles, one that found nothing to idle_cycles (one
+ *	more rdtsc per iteration): busy / (busy + idle) is the share of the
+ *	lcore's CPU time that was work rather than polling. TSC cycles also
+ *	tick while the thread is preempted, so on a shared core apply that
+ *	share to the thread's CPU time (/proc) rather than trust busy_cycles
+ *	alone.
  *
  *	On quit, an application with app_drain (SMTP: 421 to idle sessions,
  *	answers for messages with control) gets the loop until it reports
@@ -160,6 +164,8 @@ unsigned dp_lcore_poll(struct dp_lcore *lc)
     lc->stats->loops++;
     if (n > 0)
 	lc->stats->busy_cycles += rte_rdtsc() - tsc;
+    else
+	lc->stats->idle_cycles += rte_rdtsc() - tsc;
     return (n);
 }
 

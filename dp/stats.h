@@ -22,9 +22,10 @@
  *	DP_STATS_PUBLISH_US, so they lag by at most that long.
  *
  *	busy_cycles counts the TSC cycles of loop iterations that did work
- *	(frames in, results from control, session timeouts): divided by
- *	tsc_hz it is the CPU time the lcore needed, as opposed to the time it
- *	spent polling empty queues. SMTP counters (struct dp_smtp_counters)
+ *	(frames in, results from control, session timeouts), idle_cycles
+ *	those of iterations that found nothing: busy / (busy + idle) is the
+ *	share of the lcore's time that was work, not polling of empty
+ *	queues. SMTP counters (struct dp_smtp_counters)
  *	are written by dp/smtp_app.c directly, no copy.
  *
  * DIAGNOSTICS
@@ -102,6 +103,7 @@ struct dp_lcore_stats {
     uint64_t drop_no_mbuf;	/* mempool empty when building a frame */
     uint64_t loops;		/* iterations of the lcore loop */
     uint64_t busy_cycles;	/* TSC cycles of iterations that did work */
+    uint64_t idle_cycles;	/* ... and of those that found nothing */
     uint64_t tcp_conns;		/* gauge: connections (all states) */
     struct tcp_counters tcp;	/* copy of the lcore's TCP counters */
     struct dp_smtp_counters smtp;

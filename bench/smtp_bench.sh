@@ -1,0 +1,164 @@
+#!/bin/bash
+# smtp_bench.sh - SMTP throughput, latency and server CPU per message, in one
+# run, for mxgate-dp, mxgate-filter and bare smtp-sink; prints a markdown table
+#
+#	bench/smtp_bench.sh BUILD_DIR
+#
+# Topology (tests/dp/lib.sh): client namespace 198.18.0.1 -- veth -- server
+# namespace, 198.18.0.2:25 served in turn by
+#   (a) mxgate-dp on af_packet, one lcore on $SERVER_CPU, default rules,
+#       relaying to smtp-sink on 127.0.0.1:10026 in the server namespace
+#   (b) mxgate-filter (kernel sockets, one thread, pinned to $SERVER_CPU),
+#       same rules, same smtp-sink downstream, listening on 198.18.0.2:25
+#   (c) smtp-sink alone on 198.18.0.2:25, pinned to $SERVER_CPU
+# The load generator (smtp-source, one message per connection, $SESSIONS in
+# parallel) and the downstream smtp-sink run on $CLIENT_CPU.
+#
+# Per server and message size (2 KB, 100 KB): messages/s and MB/s from
+# smtp-source's wall time; p50/p99 of whole transactions from
+# bench/smtp_lat.py (one message at a time, no load); server CPU per message:
+# user+sys of the server process (bench/smtp_cpu.py) over the smtp-source
+# run, except that mxgate-dp's polling lcore counts only its busy share:
+# the lcore thread's CPU time times busy_cycles / (busy_cycles +
+# idle_cycles) from the stats memzone (TSC cycles alone would also count
+# time the thread sat preempted on a shared core), plus the CPU of its
+# other threads (control thread: relay, log). The downstream smtp-sink is not
+# counted for anyone. The kernel's receive work for a veth runs in softirq
+# on the sending (client) CPU, charged to no server here; mxgate-dp's
+# af_packet frames likewise. N2K, N100K, SESSIONS, LAT_N size the run;
+# PERF_OUT=FILE records the server CPU with perf during mxgate-dp's 2 KB run.
+set -u
+BUILD=$(cd "${1:?usage: smtp_bench.sh BUILD_DIR}" && pwd)
+N2K=${N2K:-5000}
+N100K=${N100K:-1000}
+SESSIONS=${SESSIONS:-16}
+LAT_N=${LAT_N:-300}
+CLIENT_CPU=${CLIENT_CPU:-0}
+SERVER_CPU=${SERVER_CPU:-1}
+DP_BIN=$BUILD/dp/mxgate-dp
+FILTER_BIN=$BUILD/dp/mxgate-filter
+HERE_B=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE_B/.." && pwd)
+RULES=$ROOT/rules/default
+. "$ROOT/tests/dp/lib.sh"
+dp_require
+command -v smtp-source >/dev/null && command -v smtp-sink >/dev/null || fail "needs smtp-source, smtp-sink"
+WORK=/tmp/mxsmtp-bench-$TAG
+SINK_PID=
+SRV_PID=
+bench_cleanup() {
+    local rc=$?
+    for p in $SRV_PID $SINK_PID; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    rm -rf "$WORK"
+    (exit $rc); dp_cleanup
+}
+trap bench_cleanup EXIT
+mkdir -p "$WORK" || fail "work dir"
+dp_netns_up || fail "namespaces"
+dp_huge_up 512 || fail "hugepages"
+in_c sysctl -q -w net.ipv4.ip_local_port_range="10000 65000"
+in_c sysctl -q -w net.ipv4.tcp_tw_reuse=1
+
+# the downstream for (a) and (b): accepts everything, on the client's CPU
+# (not through in_s: a backgrounded function would give a subshell's PID)
+ip netns exec "$NS_S" taskset -c "$CLIENT_CPU" smtp-sink -u nobody 127.0.0.1:10026 1024 >/dev/null 2>&1 &
+SINK_PID=$!
+
+# server_cpu KIND PID - "busy idle lcore other": cumulative lcore cycles
+# and CPU seconds of the lcore threads and of the other threads (KIND dp),
+# or "0 0 0 cpu" for an ordinary process
+server_cpu() {
+    if [ "$1" = dp ]; then
+	echo "$(dp_stat busy_cycles) $(dp_stat idle_cycles)" \
+	     "$($PY "$HERE_B/smtp_cpu.py" "$2" lcore) $($PY "$HERE_B/smtp_cpu.py" "$2" nonlcore)"
+    else
+	echo "0 0 0 $($PY "$HERE_B/smtp_cpu.py" "$2" all)"
+    fi
+}
+
+# cpu_used "BEFORE" "AFTER" - server CPU seconds in between: the lcore
+# threads' CPU time times their busy share, plus every other thread
+cpu_used() {
+    echo "$1 $2" | awk '{
+	b = $5 - $1; i = $6 - $2; l = $7 - $3; o = $8 - $4
+	share = (b + i > 0) ? b / (b + i) : 0
+	printf "%.4f %.4f %.4f", l * share + o, l * share, o }'
+}
+
+# measure LABEL KIND PID - both sizes against 198.18.0.2:25
+measure() {
+    local label=$1 kind=$2 pid=$3 size n c0 c1 t0 t1 lat
+    for size in 2048 102400; do
+	n=$N2K; [ "$size" = 102400 ] && n=$N100K
+	c0=$(server_cpu "$kind" "$pid"); t0=$(date +%s.%N)
+	if [ -n "${PERF_OUT:-}" ] && [ "$kind" = dp ] && [ "$size" = 2048 ]; then
+	    perf record -q -C "$SERVER_CPU" -o "$PERF_OUT" -- sleep 2 >/dev/null 2>&1 &
+	fi
+	in_c taskset -c "$CLIENT_CPU" smtp-source -s "$SESSIONS" -m "$n" -l "$size" \
+	    -f bench@example.org -t sink@example.net $SERVER_IP:25 >/dev/null 2>"$WORK/source.err" \
+	    || { cat "$WORK/source.err" >&2; fail "smtp-source against $label"; }
+	t1=$(date +%s.%N); c1=$(server_cpu "$kind" "$pid")
+	lat=$(in_c taskset -c "$CLIENT_CPU" $PY "$HERE_B/smtp_lat.py" $SERVER_IP 25 "$size" "$LAT_N")
+	echo "$label $size $n $t0 $t1 $(cpu_used "$c0" "$c1") $lat"
+	sleep 1
+    done
+}
+
+# (a) mxgate-dp
+DP_IDLE_SLEEP_US=0 DP_VDEV_EXTRA=,framecnt=4096 dp_start 1 --lcores "$SERVER_CPU" \
+    --max-conns 2048 --smtp-sessions 512 --msg-chunks 4096 --relay 127.0.0.1:10026 \
+    --rules "$RULES" --quarantine "$WORK/q" --log "$WORK/dp.log" \
+    --hostname mxgate-dp.example.net || fail "start mxgate-dp"
+sleep 0.5
+A=$(measure mxgate-dp dp "$DP_PID")
+deliv=$(dp_stat smtp_msg_delivered)
+dp_stop
+[ "${deliv:-0}" -ge $((N2K + N100K)) ] || fail "mxgate-dp delivered $deliv of $((N2K + N100K)) (+ latency runs)"
+in_c ip neigh flush dev "$IF_C"
+
+# (b) mxgate-filter, and (c) smtp-sink, on the kernel's TCP
+in_s ip addr add $SERVER_IP/24 dev "$IF_S" || fail "server address"
+in_s ethtool -K "$IF_S" tx off >/dev/null 2>&1
+ip netns exec "$NS_S" taskset -c "$SERVER_CPU" "$FILTER_BIN" -l $SERVER_IP:25 -r 127.0.0.1:10026 -R "$RULES" \
+    -t 1 -c 2048 -q "$WORK/q" -L "$WORK/filter.log" -H mxgate-filter.example.net \
+    >/dev/null 2>"$WORK/filter.err" &
+SRV_PID=$!
+sleep 1
+kill -0 $SRV_PID 2>/dev/null || { cat "$WORK/filter.err"; fail "start mxgate-filter"; }
+B=$(measure mxgate-filter proc "$SRV_PID")
+kill -TERM $SRV_PID; wait $SRV_PID 2>/dev/null; SRV_PID=
+relayed=$(grep -c '"action":"pass"' "$WORK/filter.log")
+[ "$relayed" -ge $((N2K + N100K)) ] || fail "mxgate-filter passed $relayed of $((N2K + N100K))"
+
+ip netns exec "$NS_S" taskset -c "$SERVER_CPU" smtp-sink -u nobody $SERVER_IP:25 1024 >/dev/null 2>&1 &
+SRV_PID=$!
+sleep 0.5
+C=$(measure smtp-sink proc "$SRV_PID")
+kill $SRV_PID; wait $SRV_PID 2>/dev/null; SRV_PID=
+
+printf '%s\n%s\n%s\n' "$A" "$B" "$C" > "$WORK/raw"
+echo "raw: label size n t0 t1 cpu_s lcore_busy_s other_threads_s p50_ms p99_ms lat_failures"
+cat "$WORK/raw"
+echo
+awk '
+    {
+	n = $3; wall = $5 - $4; cpu = $6; kb = $2 / 1024
+	key = $1 " " $2
+	mps[key] = n / wall; mbs[key] = n * $2 / wall / 1e6
+	us[key] = cpu / n * 1e6; per[key] = cpu > 0 ? n / cpu : 0
+	rows[++nr] = sprintf("| %s | %d KB | %.0f | %.1f | %.2f | %.2f | %.0f | %.0f |",
+			     $1, kb, mps[key], mbs[key], $9, $10, us[key], per[key])
+    }
+    END {
+	print "| server | message | msg/s | MB/s | p50 ms | p99 ms | server CPU µs/msg | msgs per server CPU-s |"
+	print "|---|---|---:|---:|---:|---:|---:|---:|"
+	for (i = 1; i <= nr; i++) print rows[i]
+	print ""
+	print "| message | mxgate-dp ÷ mxgate-filter (target ≥ 3) | mxgate-dp ÷ smtp-sink (target ≥ 2) |"
+	print "|---|---:|---:|"
+	split("2048 102400", sz, " ")
+	for (i = 1; i <= 2; i++) {
+	    d = per["mxgate-dp " sz[i]]; f = per["mxgate-filter " sz[i]]; s = per["smtp-sink " sz[i]]
+	    printf "| %d KB | %.2f | %.2f |\n", sz[i] / 1024, (f > 0 ? d / f : 0), (s > 0 ? d / s : 0)
+	}
+    }' "$WORK/raw"
