@@ -82,10 +82,11 @@ static const uint8_t b64_tab[256] = {
 #ifdef B64_HAVE_AVX2_CODE
 
 /*
- * b64_avx2_run - decode 32-character blocks of pure alphabet; in the first
- * block holding anything else, keep the whole quanta before it and stop.
- * Returns input bytes consumed (a multiple of 4); the bytes written are
- * 3/4 of that, but up to 24 bytes past them may be scribbled on.
+ * b64_avx2_run - decode 32-character blocks of pure alphabet; in a block
+ * holding anything else, keep the whole quanta before it, skip line ends
+ * that follow a whole quantum, and stop at any other byte. Returns input
+ * bytes consumed and advances *outp past the bytes decoded (up to 24
+ * bytes past them may be scribbled on).
  *
  * Validation (one lookup per nibble): a byte is in the alphabet iff the
  * class bits of its low nibble and of its high nibble share no bit. The
@@ -93,8 +94,9 @@ static const uint8_t b64_tab[256] = {
  * one byte whose offset differs from the rest of its row, hence the -1).
  */
 __attribute__((target("avx2")))
-static size_t b64_avx2_run(const uint8_t *in, size_t len, uint8_t *out)
+static size_t b64_avx2_run(const uint8_t *in, size_t len, uint8_t **outp)
 {
+	uint8_t *out = *outp;
 	const __m256i lut_lo = _mm256_setr_epi8(
 		0x15, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
 		0x11, 0x11, 0x13, 0x1A, 0x1B, 0x1B, 0x1B, 0x1A,
@@ -148,14 +150,27 @@ static size_t b64_avx2_run(const uint8_t *in, size_t len, uint8_t *out)
 			/*
 			 * Quanta decode independently: those before the first
 			 * other byte (a line end, mostly) are right; keep them,
-			 * the rest of the 24 bytes is overwritten later.
+			 * the rest of the 24 bytes is overwritten later. Line
+			 * ends between quanta change no state: skip them here,
+			 * once per line, rather than leave for the caller.
 			 */
-			done += (size_t) __builtin_ctz(~good) / 4 * 4;
-			break;
+			size_t first = (size_t) __builtin_ctz(~good), ws;
+
+			out += first / 4 * 3;
+			done += first / 4 * 4;
+			if (first % 4 != 0)
+				break;
+			for (ws = done; ws < len && b64_tab[in[ws]] == B64_WS;)
+				ws++;
+			if (ws == done)
+				break;
+			done = ws;
+			continue;
 		}
 		out += 24;
 		done += B64_SIMD_BLOCK;
 	}
+	*outp = out;
 	return done;
 }
 
@@ -190,10 +205,7 @@ static const uint8_t *b64_clean(const uint8_t *in, const uint8_t *end,
 		start = in;
 #ifdef B64_HAVE_AVX2_CODE
 		if (end - in >= B64_SIMD_BLOCK && b64_simd_ok()) {
-			size_t k = b64_avx2_run(in, (size_t) (end - in), o);
-
-			in += k;
-			o += k / 4 * 3;
+			in += b64_avx2_run(in, (size_t) (end - in), &o);
 		}
 #endif
 		while (end - in >= 4) {
