@@ -26,7 +26,8 @@
 # counted for anyone. The kernel's receive work for a veth runs in softirq
 # on the sending (client) CPU, charged to no server here; mxgate-dp's
 # af_packet frames likewise. N2K, N100K, SESSIONS, LAT_N size the run;
-# PERF_OUT=FILE records the server CPU with perf during mxgate-dp's 2 KB run.
+# PERF_OUT=FILE records the server CPU with perf during mxgate-dp's run of
+# PERF_SIZE (2048) byte messages.
 set -u
 BUILD=$(cd "${1:?usage: smtp_bench.sh BUILD_DIR}" && pwd)
 N2K=${N2K:-5000}
@@ -91,7 +92,7 @@ measure() {
     for size in 2048 102400; do
 	n=$N2K; [ "$size" = 102400 ] && n=$N100K
 	c0=$(server_cpu "$kind" "$pid"); t0=$(date +%s.%N)
-	if [ -n "${PERF_OUT:-}" ] && [ "$kind" = dp ] && [ "$size" = 2048 ]; then
+	if [ -n "${PERF_OUT:-}" ] && [ "$kind" = dp ] && [ "$size" = "${PERF_SIZE:-2048}" ]; then
 	    perf record -q -C "$SERVER_CPU" -o "$PERF_OUT" -- sleep 2 >/dev/null 2>&1 &
 	fi
 	in_c taskset -c "$CLIENT_CPU" smtp-source -s "$SESSIONS" -m "$n" -l "$size" \
