@@ -48,7 +48,6 @@
 #define DP_POOL_NAME		"mxgate_mbufs"
 #define DP_RING_NAME_FMT	"mxgate_steer_%u"
 #define DP_RSS_KEY_LEN		40
-#define DP_TCP_OPTION_ROOM	12	/* NOP NOP timestamp (RFC 7323) */
 
 static volatile int dp_quit;
 
@@ -163,11 +162,9 @@ static void dp_tcp_config(const struct dpconf *cf, struct tcp_config *tc)
     tc->rcvbuf = cf->tcp_rcvbuf;
     tc->sndbuf = cf->tcp_sndbuf;
     tc->syn_backlog = cf->syn_backlog;
-    /* Room for the timestamp option in every segment: TCP caps its payload
-     * at min(our MSS, the peer's), so a full segment with options still
-     * fits the MTU even when the peer announces mtu - 40. */
-    tc->mss = (uint16_t) (cf->mtu - sizeof(struct rte_ipv4_hdr) - sizeof(struct rte_tcp_hdr)
-			  - DP_TCP_OPTION_ROOM);
+    /* The MSS option counts no TCP options; TCP itself leaves room for the
+     * timestamp in the segments it sends (tcp_in.c, conn_setup). */
+    tc->mss = (uint16_t) (cf->mtu - sizeof(struct rte_ipv4_hdr) - sizeof(struct rte_tcp_hdr));
     if (cf->echo_port) {
 	tc->listeners[tc->n_listeners].port = cf->echo_port;
 	tc->listeners[tc->n_listeners++].app = &tcp_app_echo;

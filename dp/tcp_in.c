@@ -198,6 +198,11 @@ conn_setup(struct tcp_conn *c, const struct tcp_listener *l,
     }
     if (sack && !(cfg->flags & TCP_CFG_NO_SACK))
 	c->flags |= TCF_SACK;
+    /* The MSS option counts no TCP options (RFC 9293 3.7.1): every
+     * segment we send carries a timestamp, so leave room for it, or a
+     * full segment exceeds the path MTU. */
+    if ((c->flags & TCF_TS) && c->mss > 64 + TCP_TS_OPTLEN)
+	c->mss -= TCP_TS_OPTLEN;
     c->snd_wnd = c->max_snd_wnd = s->win;
     c->snd_wl1 = irs;
     c->snd_wl2 = iss;

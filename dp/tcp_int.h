@@ -27,6 +27,7 @@
 #define TCP_PERSIST_MAX_US	60000000 /* zero-window probe interval cap */
 #define TCP_ISN_CLOCK_SHIFT	2	/* ISN advances once per 4 us (RFC 6528) */
 #define TCP_MIN_MSS		536	/* RFC 9293 default / floor */
+#define TCP_TS_OPTLEN		12	/* timestamp option, NOP-padded (RFC 7323) */
 #define TCP_WHEEL_SLOTS		4096	/* wheel horizon = slots * tick */
 
 /* Header flags */
