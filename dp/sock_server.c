@@ -10,6 +10,12 @@
  *	waiting for a verdict takes nothing, and then we stop reading, so the
  *	kernel's receive window closes on the client: TCP backpressure),
  *	write what it answered, close when it is done.
+ *
+ *	Stopping: the listener is closed, messages already with delivery
+ *	get up to SOCK_SHUTDOWN_WAIT_MS to be answered (the client sees the
+ *	downstream's reply), then every session is told 421 4.3.2 and closed;
+ *	one whose message is still in delivery is first answered 451 4.3.2
+ *	(not handed on: it retries), never left without a reply.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,6 +33,7 @@
 
 #define SOCK_EVENTS_BATCH	128
 #define SOCK_TICK_MS		200	/* timer resolution for timeouts */
+#define SOCK_SHUTDOWN_WAIT_MS	10000	/* stop: wait for messages in delivery */
 
 /* sock_now_ms - monotonic milliseconds */
 uint64_t sock_now_ms(void)
@@ -300,17 +307,28 @@ static int listen_socket(const struct sock_config *cfg)
 	return fd;
 }
 
-/* shutdown_sessions - 421 to every session, wait briefly for replies */
-static void shutdown_sessions(struct sock_worker *w)
+/* shutdown_sessions - 421 and close; with !all only the sessions that
+ * owe their client nothing (no message in delivery, replies all sent) */
+static void shutdown_sessions(struct sock_worker *w, bool all)
 {
 	static const char bye[] = "421 4.3.2 mxgate shutting down, try again later\r\n";
+	static const char unanswered[] = "451 4.3.2 shutting down before the downstream"
+		" answered, try again later\r\n";
 	unsigned i;
 
 	for (i = 0; i < w->cfg->max_conns; i++) {
 		struct sock_conn *c = &w->conns[i];
 
+		const uint8_t *p;
+
 		if (!c->in_use || c->fd < 0)
 			continue;
+		if (!all && (c->delivering || smtp_session_output(&c->sess, &p) > 0))
+			continue;
+		if (c->delivering
+		    && send(c->fd, unanswered, sizeof(unanswered) - 1,
+			    MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+			(void)0;	/* going away anyway; still no 250 */
 		if (send(c->fd, bye, sizeof(bye) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 			(void)0;	/* it is going away anyway */
 		conn_close(c);	/* a message in delivery is released when
@@ -318,34 +336,60 @@ static void shutdown_sessions(struct sock_worker *w)
 	}
 }
 
-/* worker_main - one thread's event loop */
+/* worker_events - one epoll round: accept, sessions, relay, timeouts */
+static void worker_events(struct sock_worker *w, uint64_t *next_tick)
+{
+	struct epoll_event evs[SOCK_EVENTS_BATCH];
+	int n = epoll_wait(w->epfd, evs, SOCK_EVENTS_BATCH, SOCK_TICK_MS);
+
+	w->now_ms = sock_now_ms();
+	for (int i = 0; i < n; i++) {
+		void *p = evs[i].data.ptr;
+
+		if (p == w)
+			accept_all(w);
+		else if (p == w->delivery)
+			delivery_run(w->delivery, w->now_ms);
+		else
+			sock_conn_pump(p);
+	}
+	delivery_run(w->delivery, w->now_ms);
+	if (w->now_ms >= *next_tick) {
+		tick(w);
+		*next_tick = w->now_ms + SOCK_TICK_MS;
+	}
+}
+
+/* deliveries_out - sessions whose message delivery still holds */
+static unsigned deliveries_out(const struct sock_worker *w)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < w->cfg->max_conns; i++)
+		if (w->conns[i].in_use && w->conns[i].delivering)
+			n++;
+	return n;
+}
+
+/* worker_main - one thread's event loop, then the bounded drain */
 static void *worker_main(void *arg)
 {
 	struct sock_worker *w = arg;
-	struct epoll_event evs[SOCK_EVENTS_BATCH];
-	uint64_t next_tick = 0;
+	uint64_t next_tick = 0, end;
 
-	while (!*w->stop) {
-		int n = epoll_wait(w->epfd, evs, SOCK_EVENTS_BATCH, SOCK_TICK_MS);
-
-		w->now_ms = sock_now_ms();
-		for (int i = 0; i < n; i++) {
-			void *p = evs[i].data.ptr;
-
-			if (p == w)
-				accept_all(w);
-			else if (p == w->delivery)
-				delivery_run(w->delivery, w->now_ms);
-			else
-				sock_conn_pump(p);
-		}
-		delivery_run(w->delivery, w->now_ms);
-		if (w->now_ms >= next_tick) {
-			tick(w);
-			next_tick = w->now_ms + SOCK_TICK_MS;
-		}
+	while (!*w->stop)
+		worker_events(w, &next_tick);
+	/* No more clients (closing resets those still in the backlog);
+	 * messages already in delivery get their answer. */
+	close(w->lfd);
+	w->lfd = -1;
+	end = sock_now_ms() + SOCK_SHUTDOWN_WAIT_MS;
+	shutdown_sessions(w, false);
+	while (deliveries_out(w) > 0 && sock_now_ms() < end) {
+		worker_events(w, &next_tick);
+		shutdown_sessions(w, false);
 	}
-	shutdown_sessions(w);
+	shutdown_sessions(w, true);
 	return NULL;
 }
 
