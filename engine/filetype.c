@@ -186,6 +186,38 @@ static enum filetype script_type(const uint8_t *h, size_t len)
 	return FT_TEXT;
 }
 
+/*
+ * magic_holds - a short magic is not proof on its own: "MZ", "BZh", "#!"
+ * and 1F 8B also open ordinary text ("MZ Holdings...", "BZhang", "#!!!").
+ * Check what the format puts after them: a PE's e_lfanew points at
+ * "PE\0\0" (when both lie in the head; a stub without one must at least
+ * not be text), bzip2 has its block size digit, gzip its method byte 8, a
+ * shebang its interpreter path.
+ */
+static int magic_holds(enum filetype t, const uint8_t *h, size_t len)
+{
+	switch (t) {
+	case FT_PE: {
+		uint32_t off = len >= 0x40 ? (uint32_t) h[0x3C] |
+			(uint32_t) h[0x3D] << 8 | (uint32_t) h[0x3E] << 16 |
+			(uint32_t) h[0x3F] << 24 : 0;
+
+		if (off >= 0x40 && off <= len - 4)
+			return memcmp(h + off, "PE\0\0", 4) == 0;
+		return !is_text(h, len);
+	}
+	case FT_BZIP2:
+		return len >= 4 && h[3] >= '1' && h[3] <= '9';
+	case FT_GZIP:
+		return len >= 3 && h[2] == 8;
+	case FT_SCRIPT:
+		return len >= 3 && (h[2] == '/' || (h[2] == ' ' && len >= 4 &&
+						    h[3] == '/'));
+	default:
+		return 1;
+	}
+}
+
 /* filetype_detect - classify a payload by its head */
 enum filetype filetype_detect(const uint8_t *head, size_t len)
 {
@@ -206,7 +238,8 @@ enum filetype filetype_detect(const uint8_t *head, size_t len)
 	if (magic_first[head[0]]) {
 		for (i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
 			if (len >= magics[i].len &&
-			    memcmp(head, magics[i].bytes, magics[i].len) == 0)
+			    memcmp(head, magics[i].bytes, magics[i].len) == 0 &&
+			    magic_holds(magics[i].type, head, len))
 				return magics[i].type;
 	}
 	size_t win = len < FILETYPE_PDF_WINDOW ? len : FILETYPE_PDF_WINDOW;

@@ -27,6 +27,29 @@ static void test_executables_are_recognised(void **state)
 	assert_int_equal(FT("L\x00\x00\x00\x01\x14\x02\x00\x00"), FT_LNK);
 }
 
+/* test_short_magics_in_plain_text_are_text - "MZ", "BZh", "#!", 1F 8B */
+static void test_short_magics_in_plain_text_are_text(void **state)
+{
+	static uint8_t pe[512];
+
+	assert_int_equal(FT("MZ Holdings: annual report attached\r\n"), FT_TEXT);
+	assert_int_equal(FT("BZhang wrote the minutes\r\n"), FT_TEXT);
+	assert_int_equal(FT("#!!! urgent, read this\r\n"), FT_TEXT);
+	assert_int_equal(FT("#! /usr/bin/env python3\n"), FT_SCRIPT);
+	assert_int_equal(FT("BZh91AY&SY"), FT_BZIP2);
+	assert_int_equal(FT("\x1F\x8B\x08\x00"), FT_GZIP);
+	/* a real PE: e_lfanew at 0x3C points at "PE\0\0", even if the DOS
+	 * stub between looks like text */
+	memset(pe, 'A', sizeof(pe));
+	memcpy(pe, "MZ", 2);
+	pe[0x3C] = 0x80;
+	pe[0x3D] = pe[0x3E] = pe[0x3F] = 0;
+	memcpy(pe + 0x80, "PE\0\0", 4);
+	assert_int_equal(filetype_detect(pe, sizeof(pe)), FT_PE);
+	memcpy(pe + 0x80, "XX\0\0", 4);
+	assert_int_equal(filetype_detect(pe, sizeof(pe)), FT_UNKNOWN);
+}
+
 static void test_archives_are_recognised(void **state)
 {
 	assert_int_equal(FT("PK\x03\x04\x14\x00\x00\x00\x08\x00\x00\x00\x00"
@@ -111,6 +134,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_executables_are_recognised),
+		cmocka_unit_test(test_short_magics_in_plain_text_are_text),
 		cmocka_unit_test(test_archives_are_recognised),
 		cmocka_unit_test(test_ooxml_is_told_from_zip_by_first_entry),
 		cmocka_unit_test(test_documents_are_recognised),
