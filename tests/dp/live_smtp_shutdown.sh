@@ -30,8 +30,12 @@ dp_huge_up 256 || fail "hugepages"
 while read -r case delay; do
     echo "--- $case (downstream answers DATA after $delay s)"
     sink_stop
-    in_s smtp-sink -u nobody -w "$delay" 127.0.0.1:10026 64 >/dev/null 2>&1 &
+    # not through in_s: a backgrounded function's $! is a subshell, and
+    # the sink would outlive the test
+    ip netns exec "$NS_S" smtp-sink -u nobody -w "$delay" 127.0.0.1:10026 64 >/dev/null 2>&1 &
     SINK_PID=$!
+    sleep 0.3
+    kill -0 "$SINK_PID" 2>/dev/null || fail "smtp-sink did not start"
     dp_start 1 --max-conns 64 --smtp-sessions 16 --msg-chunks 256 \
 	--relay 127.0.0.1:10026 --rules "$ROOT/rules/default" --quarantine "$WORK/q" \
 	--log "$WORK/messages.log" --hostname mxgate-dp.example.net || fail "start mxgate-dp"
