@@ -60,6 +60,10 @@
 #include <string.h>
 #include <strings.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "mime_parser.h"
 
 static size_t feed_some(struct mime_parser *p, const uint8_t *b, size_t len);
@@ -337,6 +341,38 @@ static void field_add(struct mime_parser *p, const void *s, size_t n)
 	p->nfield += n;
 }
 
+/*
+ * name_end - index of the first byte from b[k] on that cannot continue a
+ * field name (CTL, space, 8-bit or ':'), at most lim; b holds len bytes
+ */
+static size_t name_end(const uint8_t *b, size_t k, size_t lim, size_t len)
+{
+#ifdef __SSE2__
+	/* 16 at a time while the input lasts; lim only clamps the result */
+	while (k < lim && k + 16 <= len) {
+		__m128i v = _mm_loadu_si128((const __m128i *) (b + k));
+		__m128i ok = _mm_andnot_si128(
+			_mm_cmpeq_epi8(v, _mm_set1_epi8(':')),
+			_mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x20)),
+				      _mm_cmplt_epi8(v, _mm_set1_epi8(0x7F))));
+		unsigned m = ~(unsigned) _mm_movemask_epi8(ok) & 0xFFFFu;
+
+		if (m != 0) {
+			k += (size_t) __builtin_ctz(m);
+			return k < lim ? k : lim;
+		}
+		k += 16;
+	}
+	if (k >= lim)
+		return lim;
+#else
+	(void) len;
+#endif
+	while (k < lim && b[k] > 0x20 && b[k] < 0x7F && b[k] != ':')
+		k++;
+	return k;
+}
+
 /* header_feed - header bytes; returns bytes consumed */
 static size_t header_feed(struct mime_parser *p, const uint8_t *b,
 			  size_t len)
@@ -390,9 +426,7 @@ static size_t header_feed(struct mime_parser *p, const uint8_t *b,
 
 				if (lim - i > MIME_HDR_NAME_MAX - p->nname)
 					lim = i + MIME_HDR_NAME_MAX - p->nname;
-				while (k < lim && b[k] > 0x20 && b[k] < 0x7F &&
-				       b[k] != ':')
-					k++;
+				k = name_end(b, k, lim, len);
 				memcpy(p->name + p->nname, b + i, k - i);
 				p->nname += k - i;
 				i = k;
