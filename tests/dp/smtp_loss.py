@@ -50,6 +50,9 @@ def make(i, rnd):
     lines = [text[k:k + 76] for k in range(0, n, 76)]
     # a leading dot on some lines: dot-stuffing has to survive loss too
     lines = ["." + l if rnd.random() < 0.05 else l for l in lines]
+    # a plain first line: random text must not open with a file magic
+    # ("MZ", "#!") that the rules rightly refuse
+    lines.insert(0, f"Hello Bob, this is message {i}.")
     msg = (f"From: Alice <alice@example.org>\r\nTo: bob@example.net\r\n"
            f"Subject: loss test {i}\r\nMessage-ID: <loss-{i}-{TOKEN}@example.org>\r\n"
            f"\r\n" + "\r\n".join(lines) + "\r\n").encode()
