@@ -56,6 +56,7 @@
  *	message or per part.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -106,8 +107,18 @@ static void header_begin(struct mime_parser *p)
 	p->nfield = 0;
 	p->field_open = 0;
 	p->field_cut = 0;
-	memset(&p->hi, 0, sizeof(p->hi));
-	p->hi.encoding = MIME_ENC_7BIT;
+	/* Only the flags and enums after the buffers need zeroing: a buffer
+	 * is read after it is written or under its have_ flag (the charset
+	 * always: hence its empty string). Zeroing ~750 bytes was a fixed
+	 * cost of every part. */
+	struct mime_hdr_info *hi = &p->hi;
+	size_t flags_at = offsetof(struct mime_hdr_info, boundary) +
+			  sizeof(hi->boundary);
+
+	hi->ctype[0] = hi->charset[0] = hi->ct_name[0] = 0;
+	hi->disp_filename[0] = hi->boundary[0] = 0;
+	memset((char *) hi + flags_at, 0, sizeof(*hi) - flags_at);
+	hi->encoding = MIME_ENC_7BIT;
 	p->leaf = 0;
 }
 
