@@ -241,12 +241,15 @@ int scan_block(struct scan_worker *sw, enum scope s,
 	       const char *field, size_t field_len,
 	       const void *buf, size_t len, scan_hit_fn hit, void *ctx)
 {
-	struct scan_call call = { sw->rs, field, field_len, hit, ctx };
 	hs_error_t rc;
 
+	/* most header fields stop here: nothing is set up before */
 	if (sw->rs->db[s] == NULL
 	    || !scan_field_wanted(sw, s, field, field_len))
 		return 0;
+
+	struct scan_call call = { sw->rs, field, field_len, hit, ctx };
+
 	rc = hs_scan(sw->rs->db[s], buf, (unsigned) len, 0, sw->scratch,
 		     scan_on_match, &call);
 	if (rc != HS_SUCCESS)
