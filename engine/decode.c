@@ -390,12 +390,17 @@ size_t decode_qp_run(struct decode_qp *d, const uint8_t *in, size_t len,
 
 	while (in < end) {
 		if (d->nhold == 0) {
-			const uint8_t *eq = memchr(in, '=', (size_t) (end - in));
+			/* escapes come in runs (one per byte of a UTF-8
+			 * character): no call for the empty text between them */
+			const uint8_t *eq = *in == '=' ? in :
+				memchr(in, '=', (size_t) (end - in));
 			size_t n = eq ? (size_t) (eq - in) : (size_t) (end - in);
 
-			memcpy(o, in, n);
-			o += n;
-			in += n;
+			if (n) {
+				memcpy(o, in, n);
+				o += n;
+				in += n;
+			}
 			if (eq == NULL)
 				break;
 			/* whole escapes and soft breaks in place: the common case,
