@@ -49,18 +49,24 @@ void url_scan_init(struct url_scan *u, int html)
 	memset(u->tail, ' ', sizeof(u->tail));
 }
 
+/*
+ * URL bytes: not white space, a control byte, DEL, a quote, "<", ">" or
+ * one of `{}|\^. A table because the body of every URL is copied through
+ * this test; [1] also stops at "&", where an HTML entity may begin.
+ */
+#define URL_BYTES_BUT_AMP \
+	[0x21] = 1, [0x23 ... 0x25] = 1, [0x28 ... 0x3B] = 1, [0x3D] = 1, \
+	[0x3F ... 0x5B] = 1, [0x5D] = 1, [0x5F] = 1, [0x61 ... 0x7A] = 1, \
+	[0x7E] = 1, [0x80 ... 0xFF] = 1
+static const uint8_t url_bytes[2][256] = {
+	{ URL_BYTES_BUT_AMP, ['&'] = 1 },
+	{ URL_BYTES_BUT_AMP },
+};
+
 /* url_char - whether c may be part of a URL */
 static int url_char(uint8_t c)
 {
-	if (c <= 0x20 || c == 0x7F)
-		return 0;
-	switch (c) {
-	case '"': case '\'': case '<': case '>': case '`': case '{': case '}':
-	case '|': case '\\': case '^':
-		return 0;
-	default:
-		return 1;
-	}
+	return url_bytes[0][c];
 }
 
 /* lower - ASCII lower case */
@@ -346,9 +352,9 @@ void url_scan_run(struct url_scan *u, const uint8_t *text, size_t len,
 	while (p < end) {
 		if (u->in_url && !u->cut && u->nent == 0) {
 			/* the body of a URL: copy the run of URL bytes */
-			const uint8_t *q = p;
+			const uint8_t *q = p, *ok = url_bytes[u->html];
 
-			while (q < end && url_char(*q) && !(u->html && *q == '&'))
+			while (q < end && ok[*q])
 				q++;
 			size_t n = (size_t) (q - p), room = MIME_URL_MAX - u->ulen;
 
