@@ -221,7 +221,11 @@ static int has_encoded_word(const char *v, size_t n)
 static void finish_field(struct mime_parser *p)
 {
 	struct mime_part *mp = &p->parts[p->cur];
-	char *colon = memchr(p->field, ':', p->nfield);
+	/* the name holds no ':' (see name_end), so when the field has one
+	 * right after p->nname bytes, that is the first; after a pushback
+	 * p->nname no longer describes the field: look */
+	char *colon = p->nname < p->nfield && p->field[p->nname] == ':' ?
+		      p->field + p->nname : memchr(p->field, ':', p->nfield);
 	size_t nn, vn;
 	const char *v;
 	int cut;
@@ -426,8 +430,11 @@ static size_t header_feed(struct mime_parser *p, const uint8_t *b,
 				p->nfield = 0;
 				p->field_cut = 0;
 				p->field_open = 1;
-				field_add(p, p->name, p->nname);
-				field_add(p, ":", 1);
+				/* the name and ':' always fit: max_header is
+				 * above MIME_HDR_NAME_MAX (mime_parser_new) */
+				memcpy(p->field, p->name, p->nname);
+				p->field[p->nname] = ':';
+				p->nfield = p->nname + 1;
 				p->hl = HL_VALUE;
 			} else if (c > 0x20 && c < 0x7F &&
 				   p->nname < MIME_HDR_NAME_MAX) {
