@@ -277,11 +277,13 @@ enum filetype filetype_detect(const uint8_t *head, size_t len)
 	    memcmp(head + FILETYPE_ISO_OFFSET, "CD001", 5) == 0)
 		return FT_ISO;
 	i = skip_ws(head, len);
-	if (starts_ci(head + i, len - i, "<html") ||
+	/* every HTML opener starts with '<': plain text skips the five */
+	if (i < len && head[i] == '<' &&
+	    (starts_ci(head + i, len - i, "<html") ||
 	    starts_ci(head + i, len - i, "<!doctype html") ||
 	    starts_ci(head + i, len - i, "<head") ||
 	    starts_ci(head + i, len - i, "<body") ||
-	    starts_ci(head + i, len - i, "<script"))
+	     starts_ci(head + i, len - i, "<script")))
 		return FT_HTML;
 	if (!is_text(head, len))
 		return FT_UNKNOWN;
