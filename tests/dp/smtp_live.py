@@ -13,7 +13,6 @@ failure exits 1 with what went wrong.
 """
 import json
 import os
-import smtplib
 import socket
 import subprocess
 import sys
@@ -21,7 +20,7 @@ import time
 
 ROOT = sys.argv[5]
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
-from mxtest import PrivatePostfix, fail, strip_added  # noqa: E402
+from mxtest import PrivatePostfix, fail, smtp_send, strip_added  # noqa: E402
 
 NS_S, SERVER, PORT, MSGLOG = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 RELAY_PORT = 10026
@@ -38,21 +37,7 @@ def message(subject, body, extra_headers=""):
 
 def send(msg, rcpts=("bob@example.net",), helo="client.example.org"):
     """One message through mxgate-dp; (code, text) of the reply to DATA."""
-    s = smtplib.SMTP(SERVER, PORT, local_hostname=helo, timeout=60)
-    try:
-        s.ehlo(helo)
-        s.mail("alice@example.org")
-        for r in rcpts:
-            s.rcpt(r)
-        code, text = s.data(msg)
-        return code, text.decode()
-    except smtplib.SMTPDataError as e:
-        return e.smtp_code, e.smtp_error.decode()
-    finally:
-        try:
-            s.quit()
-        except Exception:
-            pass
+    return smtp_send(SERVER, PORT, msg, rcpts, helo)
 
 
 def swaks(*args):

@@ -79,6 +79,30 @@ def strip_added(msg):
     return b"\n".join(keep) + b"\n\n" + body
 
 
+def smtp_send(host, port, msg, rcpts=("bob@example.net",), helo="client.example.org",
+              sender="alice@example.org"):
+    """Send one message; return (code, text) of the reply that ended it: the
+    reply to the end of data, or the refusal of MAIL."""
+    import smtplib
+    s = smtplib.SMTP(host, port, local_hostname=helo, timeout=60)
+    try:
+        s.ehlo(helo)
+        code, text = s.mail(sender)
+        if code != 250:
+            return code, text.decode()
+        for r in rcpts:
+            s.rcpt(r)
+        code, text = s.data(msg)
+        return code, text.decode()
+    except smtplib.SMTPDataError as e:
+        return e.smtp_code, e.smtp_error.decode()
+    finally:
+        try:
+            s.quit()
+        except Exception:
+            pass
+
+
 def maildir_messages(maildir):
     out = []
     for sub in ("new", "cur"):

@@ -11,14 +11,13 @@ to DATA:  client ─▶ mxgate-filter :P2 ─▶ Postfix :P3 ─▶ Maildir
 import os
 import re
 import shutil
-import smtplib
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mxtest import Filter, PrivatePostfix, fail, free_port, strip_added  # noqa: E402
+from mxtest import Filter, PrivatePostfix, fail, free_port, smtp_send, strip_added  # noqa: E402
 
 FILTER, ROOT, NAME = sys.argv[1], sys.argv[2], sys.argv[3]
 RULES = os.path.join(ROOT, "rules", "default")
@@ -34,24 +33,7 @@ def message(subject, body, extra_headers=""):
 
 
 def send(port, msg, rcpts=("bob@example.net",), helo="client.example.org"):
-    """Send one message; return (code, text) of the reply to end of data."""
-    s = smtplib.SMTP("127.0.0.1", port, local_hostname=helo, timeout=60)
-    try:
-        s.ehlo(helo)
-        code, text = s.mail("alice@example.org")
-        if code != 250:
-            return code, text.decode()
-        for r in rcpts:
-            s.rcpt(r)
-        code, text = s.data(msg)
-        return code, text.decode()
-    except smtplib.SMTPDataError as e:
-        return e.smtp_code, e.smtp_error.decode()
-    finally:
-        try:
-            s.quit()
-        except Exception:
-            pass
+    return smtp_send("127.0.0.1", port, msg, rcpts, helo)
 
 
 class Setup:
