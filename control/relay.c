@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "evwatch.h"
 #include "netaddr.h"
 #include "relay_int.h"
 
@@ -241,19 +242,12 @@ void relay_conn_close(struct relay_conn *c, const char *why)
 /* relay_conn_want - keep epoll interest in step with the output buffer */
 void relay_conn_want(struct relay_conn *c)
 {
-	struct epoll_event ev;
 	uint32_t want = EPOLLIN;
 
 	if (c->state == RC_CONNECTING || c->out_off < c->out_len
 	    || c->state == RC_BODY)
 		want |= EPOLLOUT;
-	if (want == c->events)
-		return;
-	memset(&ev, 0, sizeof(ev));
-	ev.events = want;
-	ev.data.ptr = c;
-	if (epoll_ctl(c->pool->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
-		c->events = want;
+	ev_watch(c->pool->epfd, c->fd, c, &c->events, want);
 }
 
 /* conn_open - start a non-blocking connect to the downstream */

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "evwatch.h"
 #include "netaddr.h"
 #include "sock_int.h"
 
@@ -60,7 +61,6 @@ void sock_config_default(struct sock_config *cfg)
 /* conn_interest - epoll: read only when the session can take bytes */
 static void conn_interest(struct sock_conn *c)
 {
-	struct epoll_event ev;
 	const uint8_t *p;
 	uint32_t want = 0;
 
@@ -68,13 +68,7 @@ static void conn_interest(struct sock_conn *c)
 		want |= EPOLLIN | EPOLLRDHUP;
 	if (smtp_session_output(&c->sess, &p) > 0)
 		want |= EPOLLOUT;
-	if (want == c->events)
-		return;
-	memset(&ev, 0, sizeof(ev));
-	ev.events = want;
-	ev.data.ptr = c;
-	if (epoll_ctl(c->w->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
-		c->events = want;
+	ev_watch(c->w->epfd, c->fd, c, &c->events, want);
 }
 
 /* conn_close - the socket is done; the slot waits for delivery */
