@@ -363,18 +363,6 @@ size_t decode_b64_finish(struct decode_b64 *d, uint8_t *out)
 	return n;
 }
 
-/* hexval - value of a hex digit, -1 if none */
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* decode_qp_init - start a quoted-printable body */
 void decode_qp_init(struct decode_qp *d)
 {
@@ -406,7 +394,7 @@ size_t decode_qp_run(struct decode_qp *d, const uint8_t *in, size_t len,
 			/* whole escapes and soft breaks in place: the common case,
 			 * with the same result as the state machine below */
 			if (end - eq >= 3) {
-				int h1 = hexval(eq[1]), h2 = hexval(eq[2]);
+				int h1 = mime_hexval(eq[1]), h2 = mime_hexval(eq[2]);
 
 				if (h1 >= 0 && h2 >= 0) {
 					*o++ = (uint8_t) (h1 << 4 | h2);
@@ -436,7 +424,7 @@ size_t decode_qp_run(struct decode_qp *d, const uint8_t *in, size_t len,
 				*o++ = '=';
 				d->nhold = 0;
 				d->bad++;
-			} else if (hexval(c) >= 0) {
+			} else if (mime_hexval(c) >= 0) {
 				d->hold[1] = c;
 				d->nhold = 2;
 			} else {
@@ -450,9 +438,9 @@ size_t decode_qp_run(struct decode_qp *d, const uint8_t *in, size_t len,
 			in++;
 			if (c == '\n')
 				d->nhold = 0;
-		} else if (hexval(c) >= 0) {
+		} else if (mime_hexval(c) >= 0) {
 			in++;
-			*o++ = (uint8_t) (hexval(d->hold[1]) << 4 | hexval(c));
+			*o++ = (uint8_t) (mime_hexval(d->hold[1]) << 4 | mime_hexval(c));
 			d->nhold = 0;
 		} else {
 			/* "=X" then non-hex: both passed literally, c reread */

@@ -97,27 +97,15 @@ static size_t unquote(const char *v, size_t n, char *out, size_t cap)
 	return k;
 }
 
-/* hexval - value of a hex digit, -1 if none */
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* pct_decode - undo %XX in an RFC 2231 value, appending to out */
 static size_t pct_decode(const char *v, size_t n, char *out, size_t used,
 			 size_t cap)
 {
 	for (size_t i = 0; i < n && used + 1 < cap; i++) {
 		if (v[i] == '%' && i + 2 < n &&
-		    hexval(v[i + 1]) >= 0 && hexval(v[i + 2]) >= 0) {
-			out[used++] = (char) (hexval(v[i + 1]) << 4 |
-					      hexval(v[i + 2]));
+		    mime_hexval(v[i + 1]) >= 0 && mime_hexval(v[i + 2]) >= 0) {
+			out[used++] = (char) (mime_hexval(v[i + 1]) << 4 |
+					      mime_hexval(v[i + 2]));
 			i += 2;
 		} else {
 			out[used++] = v[i];

@@ -174,4 +174,16 @@ void mime_hdr_disposition(const char *v, size_t len,
 			  struct mime_hdr_info *hi);
 enum mime_encoding mime_hdr_encoding(const char *v, size_t len);
 
+/* mime_hexval - value of a hex digit, -1 if none (QP, RFC 2047 Q, RFC 2231) */
+static inline int mime_hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
 #endif

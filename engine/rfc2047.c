@@ -68,18 +68,6 @@ static int parse_ew(const char *in, size_t len, size_t i, struct ew *w)
 	return 0;
 }
 
-/* hexval - value of a hex digit, -1 if none */
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* q_decode - the Q encoding: "_" is a space, =XX a byte */
 static size_t q_decode(const char *s, size_t n, uint8_t *o)
 {
@@ -89,9 +77,9 @@ static size_t q_decode(const char *s, size_t n, uint8_t *o)
 		if (s[i] == '_') {
 			o[k++] = ' ';
 		} else if (s[i] == '=' && i + 2 < n &&
-			   hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-			o[k++] = (uint8_t) (hexval(s[i + 1]) << 4 |
-					    hexval(s[i + 2]));
+			   mime_hexval(s[i + 1]) >= 0 && mime_hexval(s[i + 2]) >= 0) {
+			o[k++] = (uint8_t) (mime_hexval(s[i + 1]) << 4 |
+					    mime_hexval(s[i + 2]));
 			i += 2;
 		} else {
 			o[k++] = (uint8_t) s[i];
