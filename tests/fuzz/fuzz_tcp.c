@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "tcp.h"
+#include "../tcp/tcp_refsum.h"
 
 #define CLIENT	0xc6120002U
 #define SERVER	0xc6120001U
@@ -137,21 +138,11 @@ static const struct tcp_app_ops fz_app = {
     fz_accept, fz_data, fz_writable, fz_closed,
 };
 
-/* csum - internet checksum with the pseudo-header */
+/* csum - checksum of a client segment with the pseudo-header */
 static uint16_t
 csum(const uint8_t *seg, size_t len)
 {
-    uint32_t sum = (CLIENT >> 16) + (CLIENT & 0xffff) + (SERVER >> 16)
-    + (SERVER & 0xffff) + 6 + (uint32_t) len;
-    size_t  i;
-
-    for (i = 0; i + 1 < len; i += 2)
-	sum += (uint32_t) seg[i] << 8 | seg[i + 1];
-    if (len & 1)
-	sum += (uint32_t) seg[len - 1] << 8;
-    while (sum >> 16)
-	sum = (sum & 0xffff) + (sum >> 16);
-    return ((uint16_t) ~sum);
+    return tcp_refsum(CLIENT, SERVER, seg, len);
 }
 
 /* inject - a segment built from the input */
