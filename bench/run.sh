@@ -4,7 +4,9 @@
 #
 #   bench/run.sh [engine]     engine vs its Hyperscan ceiling (issue 2)
 #
-# Environment: BENCH_MIN_TIME (seconds per benchmark, default 0.5),
+# Environment: BENCH_REPS (repetitions per benchmark, default 5: the table
+#              shows their medians, because this class of machine is shared
+#              and a single run can be off by 2x),
 #              BENCH_OUT (directory for corpus, rules and JSON; default
 #              build-bench/bench-out)
 set -euo pipefail
@@ -31,6 +33,8 @@ engine() {
 		echo "== rule set: $set ($dir)" >&2
 		taskset -c 1 build-bench/bench/engine_bench --corpus "$out/corpus" \
 			--rules "$dir" --benchmark_format=json \
+			--benchmark_repetitions="${BENCH_REPS:-5}" \
+			--benchmark_report_aggregates_only=true \
 			--benchmark_out="$out/engine-$set.json" \
 			--benchmark_out_format=json >/dev/null
 	done

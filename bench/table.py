@@ -2,16 +2,24 @@
 """table.py engine DEFAULT.json LARGE.json - the engine benchmark as a table.
 
 For each rule set and size class: messages/s and GB/s per core of the
-Hyperscan ceiling (a) and the full engine (b), and the ratio (b)/(a).
+Hyperscan ceiling (a) and the full engine (b), and the ratio (b)/(a);
+medians over the repetitions bench/run.sh asks for.
 """
 import json
 import sys
 
 
 def load(path):
+    """Per size class and kind, the median of the repetitions (or the
+    single run when the benchmark was not repeated)."""
     rows = {}
     for b in json.load(open(path))["benchmarks"]:
+        agg = b.get("aggregate_name")
+        if agg not in (None, "median"):
+            continue
         kind, cls = b["name"].split("/")[:2]
+        if agg is None and kind in rows.get(cls, {}):
+            continue
         rows.setdefault(cls, {})[kind] = b
     return rows
 
