@@ -48,6 +48,15 @@ void harness_open(struct harness *h)
 	harness_drain(h);
 }
 
+/* harness_opened - a session past EHLO, replies taken */
+struct harness *harness_opened(struct harness *h)
+{
+	harness_open(h);
+	harness_say(h, "EHLO client.test\r\n");
+	harness_take(h);
+	return h;
+}
+
 /* harness_feed - offer bytes until all are taken or the session stops */
 
 size_t harness_feed(struct harness *h, const void *buf, size_t len)

@@ -3,6 +3,7 @@
  *
  *	struct harness *harness_new(void);
  *	void harness_open(struct harness *h);
+ *	struct harness *harness_opened(struct harness *h);
  *	size_t harness_feed(struct harness *h, const void *buf, size_t len);
  *	size_t harness_feed_bytewise(struct harness *h, const void *buf,
  *			size_t len);
@@ -13,7 +14,9 @@
  * DESCRIPTION
  *	harness_new() gives default config (hostname "mx.test") and a fake
  *	upper layer; tests change h->cfg or h->f before harness_open(),
- *	which starts the session at h->f.now and drains the greeting.
+ *	which starts the session at h->f.now and drains the greeting;
+ *	harness_opened() also says EHLO and forgets the replies, for tests
+ *	that start past the greeting.
  *	harness_feed() offers bytes until the session stops taking them,
  *	draining replies after every call into h->out; it returns how many
  *	were taken. harness_take() returns the replies gathered since the
@@ -38,6 +41,7 @@ struct harness {
 
 struct harness *harness_new(void);
 void harness_open(struct harness *h);
+struct harness *harness_opened(struct harness *h);
 void harness_drain(struct harness *h);
 size_t harness_feed(struct harness *h, const void *buf, size_t len);
 size_t harness_feed_bytewise(struct harness *h, const void *buf, size_t len);

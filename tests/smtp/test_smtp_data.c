@@ -34,12 +34,7 @@ static int teardown(void **state)
 /* opened - a session past EHLO, replies taken */
 static struct harness *opened(void **state)
 {
-	struct harness *h = *state;
-
-	harness_open(h);
-	harness_say(h, "EHLO client.test\r\n");
-	harness_take(h);
-	return h;
+	return harness_opened(*state);
 }
 
 /* assert_content - the last message's content is exactly str */
