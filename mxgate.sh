@@ -20,7 +20,7 @@ PACKAGES=(
 	libhyperscan-dev dpdk dpdk-dev libdpdk-dev libcmocka-dev libbenchmark-dev
 	libssl-dev openssl libpq-dev libjemalloc-dev
 	python3 libpython3.11-testsuite python3-scapy
-	swaks postfix iproute2 ethtool iputils-ping procps kmod
+	swaks postfix postgresql curl iproute2 ethtool iputils-ping procps kmod
 )
 
 # log - say what this script is doing
