@@ -1,0 +1,138 @@
+/*
+ * ctlplane.h - the control plane a daemon starts: store, rules, HTTPS port
+ *
+ *	void ctlplane_config_default(struct ctlplane_config *cfg);
+ *	struct ctlplane *ctlplane_start(const struct ctlplane_config *cfg,
+ *			const struct ctlplane_hooks *hooks, char *err,
+ *			size_t errlen);
+ *	void ctlplane_stop(struct ctlplane *cp);
+ *	struct pgstore *ctlplane_store(struct ctlplane *cp);
+ *	const char *ctlplane_rules_version(struct ctlplane *cp);
+ *
+ * DESCRIPTION
+ *	Both daemons (mxgate-dp after its SMTP control thread, mxgate-filter
+ *	before sock_run) call ctlplane_start() once. It opens the PostgreSQL
+ *	store (control/pgstore.h) unless cfg->store is 0, makes the rules
+ *	manager (control/rulesmgr.h) and starts the HTTPS management server
+ *	(control/mgmt.h) in threads of their own: nothing here runs on a data
+ *	plane lcore or a socket-mode worker thread.
+ *
+ *	The daemon tells the control plane about itself through hooks, all
+ *	optional (NULL: the corresponding API field says "unknown" or the
+ *	route answers 503):
+ *
+ *	core_stats	fill up to max per-core snapshots, return how many.
+ *			Called from the management thread: read the
+ *			single-writer counters without locks.
+ *	rules_swap	install a new rule set in every worker (passed on to
+ *			rulesmgr); *old receives the previous one, to be
+ *			freed by the caller once no worker uses it.
+ *	relay_state	the downstream: address, whether the last attempt
+ *			reached it, messages waiting.
+ *
+ *	ctlplane_store() gives the store to delivery (quarantine, message
+ *	log); NULL when none is configured or it failed to open.
+ *
+ * CONFIGURATION (keys; defaults in brackets)
+ *	mgmt_listen	ADDR:PORT of the HTTPS port [127.0.0.1:8445];
+ *			"off" disables it.
+ *	mgmt_cert, mgmt_key	PEM files [self-signed, made at first start
+ *			in state_dir: mgmt-cert.pem, mgmt-key.pem, mode 0600]
+ *	mgmt_tokens	file of hashed bearer tokens [state_dir/tokens]
+ *	state_dir	[/var/lib/mxgate]
+ *
+ * DIAGNOSTICS
+ *	ctlplane_start() returns NULL and fills err with what was attempted
+ *	(bind of the management address, certificate creation, store). A
+ *	store that cannot be opened is not fatal: the daemon runs without it
+ *	and the API says so.
+ */
+#ifndef MX_CTLPLANE_H
+#define MX_CTLPLANE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "metrics.h"
+
+#define CTLPLANE_MGMT_LISTEN_DEFAULT	"127.0.0.1:8445"
+#define CTLPLANE_STATE_DIR_DEFAULT	"/var/lib/mxgate"
+#define CTLPLANE_CORES_MAX		64	/* per-core snapshots */
+#define CTLPLANE_CONFIG_KEYS_MAX	64	/* GET /api/v1/config entries */
+
+struct pgstore;
+struct ruleset;
+
+/* One worker (lcore or socket-mode thread) as the API reports it. */
+struct ctlplane_core_stats {
+	unsigned core;			/* lcore id, or thread number */
+	uint64_t rx_pkts, rx_bytes;	/* frames (0 in socket mode) */
+	uint64_t tx_pkts, tx_bytes;
+	uint64_t drops;			/* frames dropped, every reason */
+	uint64_t conns;			/* gauge: TCP connections / sessions */
+	uint64_t sessions;		/* SMTP sessions accepted */
+	uint64_t sessions_refused;
+	uint64_t messages;		/* handed to delivery */
+	uint64_t msg_bytes;
+	uint64_t msg_pass, msg_tag, msg_quarantine, msg_discard;
+	uint64_t msg_reject, msg_tempfail;
+	uint64_t msg_delivered;		/* downstream said 2xx */
+	uint64_t replies_4xx, replies_5xx;
+	uint64_t busy_cycles, idle_cycles;	/* 0 when not measured */
+	struct metrics_hist scan_ms;	/* engine time per message */
+	struct metrics_hist total_ms;	/* end of data to the client's reply */
+};
+
+/* The downstream MTA as the relay last saw it. */
+struct ctlplane_relay_state {
+	char addr[80];			/* "127.0.0.1:10026" */
+	int reachable;			/* 1 yes, 0 no, -1 not yet known */
+	uint64_t queued;		/* messages waiting for a connection */
+	uint64_t in_flight;		/* handed to delivery, not answered */
+};
+
+struct ctlplane_hooks {
+	void   *ctx;
+	unsigned (*core_stats)(void *ctx, struct ctlplane_core_stats *out,
+			       unsigned max);
+	int     (*rules_swap)(void *ctx, struct ruleset *next,
+			      struct ruleset **old);
+	void    (*relay_state)(void *ctx, struct ctlplane_relay_state *out);
+};
+
+struct ctlplane_config {
+	const char *daemon;		/* "mxgate-dp", "mxgate-filter" */
+	const char *version;		/* program version */
+	const char *mgmt_listen;	/* NULL: CTLPLANE_MGMT_LISTEN_DEFAULT */
+	const char *mgmt_cert;		/* NULL: self-signed in state_dir */
+	const char *mgmt_key;
+	const char *mgmt_tokens;	/* NULL: state_dir/tokens */
+	const char *state_dir;		/* NULL: CTLPLANE_STATE_DIR_DEFAULT */
+	int     store;			/* 1: open pgstore */
+	const char *pg_conninfo;	/* NULL or "": private server */
+	const char *pg_datadir;		/* private server's data directory */
+	const char *spool_dir;		/* log rows while the DB is down */
+	const char *node;		/* this gateway's name in the DB */
+	const char *rules_dir;		/* the rule set started with */
+	const char *rules_version;	/* its version */
+	const struct ruleset *rules;	/* the running set (not owned) */
+	const char *quarantine_dir;	/* local quarantine (no store) */
+	const char *relay_host;		/* downstream for released mail */
+	uint16_t relay_port;
+	const char *relay_helo;
+	unsigned workers;		/* lcores or threads */
+	/* GET /api/v1/config: NULL-terminated key, value, key, value ... */
+	const char *const *config_kv;
+};
+
+struct ctlplane;
+
+void ctlplane_config_default(struct ctlplane_config *cfg);
+struct ctlplane *ctlplane_start(const struct ctlplane_config *cfg,
+				const struct ctlplane_hooks *hooks, char *err,
+				size_t errlen);
+void ctlplane_stop(struct ctlplane *cp);
+struct pgstore *ctlplane_store(struct ctlplane *cp);
+const char *ctlplane_rules_version(struct ctlplane *cp);
+
+#endif
