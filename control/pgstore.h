@@ -1,0 +1,181 @@
+/*
+ * pgstore.h - the PostgreSQL store: message log, quarantine, rule sets, audit
+ *
+ *	struct pgstore *pgstore_open(const struct pgstore_config *cfg,
+ *			char *err, size_t errlen);
+ *	void pgstore_close(struct pgstore *s);
+ *
+ *	int pgstore_log(struct pgstore *s, const struct msglog_entry *e);
+ *	int pgstore_quarantine_put(struct pgstore *s, const char *qid,
+ *			const char *meta_json, const struct iovec *iov,
+ *			size_t niov, char *err, size_t errlen);
+ *	int pgstore_quarantine_list(struct pgstore *s,
+ *			const struct pgstore_query *q, char **json);
+ *	int pgstore_quarantine_get(struct pgstore *s, const char *qid,
+ *			char **msg, size_t *len, char **meta_json);
+ *	int pgstore_quarantine_delete(struct pgstore *s, const char *qid,
+ *			const char *actor);
+ *	int pgstore_messages_search(struct pgstore *s,
+ *			const struct pgstore_query *q, char **json);
+ *	int pgstore_audit(struct pgstore *s, const char *actor,
+ *			const char *action, const char *detail_json);
+ *	int pgstore_rules_put(struct pgstore *s, const char *version,
+ *			const void *blob, size_t len, const char *actor);
+ *	int pgstore_rules_get(struct pgstore *s, const char *version,
+ *			void **blob, size_t *len, char *version_out,
+ *			size_t vlen);
+ *	int pgstore_rules_set_active(struct pgstore *s, const char *version,
+ *			const char *actor);
+ *	int pgstore_listen(struct pgstore *s, const char *channel,
+ *			void (*cb)(void *ctx, const char *payload), void *ctx);
+ *	int pgstore_stats(struct pgstore *s, struct pgstore_stats *st);
+ *
+ * DESCRIPTION
+ *	Every function is thread-safe and may be called from any thread
+ *	except a DPDK lcore (they take mutexes and, except pgstore_log,
+ *	talk to the database).
+ *
+ *	pgstore_open() connects to cfg->conninfo or, when it is NULL or
+ *	"", starts a private PostgreSQL in cfg->datadir (pgserver.h), then
+ *	applies the schema migrations that are missing (pgstore_schema.c;
+ *	serialised between nodes by an advisory lock). It fails when the
+ *	database cannot be reached at start: a daemon should not start
+ *	half-configured. Later outages are survived (below).
+ *
+ *	pgstore_log() copies the entry (nothing of e is kept) onto a bounded
+ *	in-memory queue and returns at once; a writer thread inserts queued
+ *	rows in batches (at most cfg->batch_rows rows or cfg->batch_ms
+ *	milliseconds). When the database is down or slow (a write fails, or
+ *	the queue holds more than cfg->spill_rows rows) rows go to the
+ *	on-disk spool in cfg->spool_dir (spool.h) and are replayed when the
+ *	database is back. Every row's key is (node, qid) and inserts are
+ *	ON CONFLICT DO NOTHING, so a replayed row is stored exactly once.
+ *	Rows are lost only when both queue and spool are full: they are
+ *	counted (pgstore_stats: dropped) and reported on stderr.
+ *
+ *	pgstore_quarantine_put() stores the message (the iovecs joined) and
+ *	its metadata synchronously, on its own connection, under a statement
+ *	timeout of PGSTORE_QUARANTINE_TIMEOUT_MS; it returns 0 only after
+ *	the COMMIT. -1 (err says why) when the database is down or slow:
+ *	the caller answers 451. After a failure it does not try to reconnect
+ *	for PGSTORE_RECONNECT_MS, so a dead database costs no time per mail.
+ *
+ *	The query functions return malloc'd JSON built by PostgreSQL:
+ *	pgstore_quarantine_list() and pgstore_messages_search() an array of
+ *	objects, newest first, filtered by q (NULL members and 0 times mean
+ *	"any"; limit 0 means PGSTORE_QUERY_LIMIT, at most
+ *	PGSTORE_QUERY_LIMIT_MAX). pgstore_quarantine_get() returns 1 with
+ *	the message and metadata (malloc'd) or 0 when there is no such
+ *	(undeleted) qid. pgstore_quarantine_delete() marks the message
+ *	deleted and released (by actor) and writes an audit row; it returns
+ *	1 when a message was deleted, 0 when there was none.
+ *
+ *	pgstore_rules_put() stores a rule set version (a blob, e.g. a
+ *	bundle) inactive; pgstore_rules_set_active() makes one version the
+ *	active one and sends NOTIFY mxgate_rules, '<version>' in the same
+ *	transaction; both write an audit row. pgstore_rules_get() fetches
+ *	a version (NULL: the active one) and returns 1, 0 when there is
+ *	none. pgstore_listen() LISTENs on a channel: cb runs on the store's
+ *	listener thread, which reconnects (and re-LISTENs) after an outage.
+ *
+ *	Who owns the handle: until control/ctlplane.c lands, mxgate-dp
+ *	(dp/smtp_ctrl.c) and mxgate-filter (dp/sock_main.c) open the store
+ *	where they create their delivery and close it after delivery_free().
+ *	M: to take it over, move those pgstore_open()/pgstore_close() calls
+ *	(look for "pgstore_open" in dp/) into ctlplane_start()/ctlplane_stop()
+ *	and hand ctlplane_store() to delivery_config.store; nothing else in
+ *	delivery changes.
+ *
+ * DIAGNOSTICS
+ *	Functions returning int return -1 on error; pgstore_open() returns
+ *	NULL and fills err with what was attempted and libpq's or the
+ *	command's message. The writer reports outages, spooling, replays
+ *	and dropped rows on stderr, once per state change.
+ */
+#ifndef MX_PGSTORE_H
+#define MX_PGSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "msglog.h"
+
+#define PGSTORE_QUEUE_MAX		65536	/* rows in memory */
+#define PGSTORE_SPILL_ROWS		8192	/* queue depth that means "slow" */
+#define PGSTORE_BATCH_ROWS		500	/* rows per INSERT */
+#define PGSTORE_BATCH_MS		50	/* oldest queued row waits at most */
+#define PGSTORE_SPOOL_MAX_BYTES		(256ULL << 20)
+#define PGSTORE_QUARANTINE_TIMEOUT_MS	3000	/* statement_timeout */
+#define PGSTORE_CONNECT_TIMEOUT_S	2	/* libpq connect_timeout */
+#define PGSTORE_RECONNECT_MS		1000	/* back-off after a failure */
+#define PGSTORE_QUERY_LIMIT		100
+#define PGSTORE_QUERY_LIMIT_MAX		10000
+#define PGSTORE_VERSION_MAX		128
+#define PGSTORE_DEFAULT_DATADIR		"/var/lib/mxgate/pg"
+#define PGSTORE_DEFAULT_SPOOL_DIR	"/var/lib/mxgate/spool"
+#define PGSTORE_RULES_CHANNEL		"mxgate_rules"
+
+struct pgstore_config {
+	const char *conninfo;	/* NULL or "": private server in datadir */
+	const char *datadir;	/* NULL: PGSTORE_DEFAULT_DATADIR */
+	const char *spool_dir;	/* NULL: PGSTORE_DEFAULT_SPOOL_DIR */
+	const char *node;	/* this gateway's name; NULL: hostname */
+	const char *server_user; /* private server's system user when we run
+				 * as root; NULL: PGSERVER_DEFAULT_USER */
+	unsigned queue_max;	/* 0: PGSTORE_QUEUE_MAX */
+	unsigned spill_rows;	/* 0: PGSTORE_SPILL_ROWS */
+	unsigned batch_rows;	/* 0: PGSTORE_BATCH_ROWS */
+	unsigned batch_ms;	/* 0: PGSTORE_BATCH_MS */
+	uint64_t spool_max_bytes; /* 0: PGSTORE_SPOOL_MAX_BYTES */
+	unsigned quarantine_timeout_ms; /* 0: PGSTORE_QUARANTINE_TIMEOUT_MS */
+};
+
+struct pgstore_query {
+	const char *sender, *recipient, *action;	/* NULL: any */
+	const char *qid;				/* NULL: any */
+	int64_t since_ms, until_ms;			/* Unix ms; 0: open */
+	unsigned limit;					/* 0: default */
+};
+
+struct pgstore_stats {
+	uint64_t queued;	/* rows waiting in memory now */
+	uint64_t logged;	/* rows committed to the database */
+	uint64_t spooled;	/* rows written to the spool, ever */
+	uint64_t spool_pending_bytes;	/* spool not yet replayed */
+	uint64_t replayed;	/* rows replayed from the spool */
+	uint64_t dropped;	/* rows lost: queue and spool full */
+	int connected;		/* writer's connection is up */
+};
+
+struct pgstore;
+
+struct pgstore *pgstore_open(const struct pgstore_config *cfg, char *err,
+			     size_t errlen);
+void pgstore_close(struct pgstore *s);
+
+int pgstore_log(struct pgstore *s, const struct msglog_entry *e);
+int pgstore_quarantine_put(struct pgstore *s, const char *qid,
+			   const char *meta_json, const struct iovec *iov,
+			   size_t niov, char *err, size_t errlen);
+int pgstore_quarantine_list(struct pgstore *s, const struct pgstore_query *q,
+			    char **json);
+int pgstore_quarantine_get(struct pgstore *s, const char *qid, char **msg,
+			   size_t *len, char **meta_json);
+int pgstore_quarantine_delete(struct pgstore *s, const char *qid,
+			      const char *actor);
+int pgstore_messages_search(struct pgstore *s, const struct pgstore_query *q,
+			    char **json);
+int pgstore_audit(struct pgstore *s, const char *actor, const char *action,
+		  const char *detail_json);
+int pgstore_rules_put(struct pgstore *s, const char *version, const void *blob,
+		      size_t len, const char *actor);
+int pgstore_rules_get(struct pgstore *s, const char *version, void **blob,
+		      size_t *len, char *version_out, size_t vlen);
+int pgstore_rules_set_active(struct pgstore *s, const char *version,
+			     const char *actor);
+int pgstore_listen(struct pgstore *s, const char *channel,
+		   void (*cb)(void *ctx, const char *payload), void *ctx);
+int pgstore_stats(struct pgstore *s, struct pgstore_stats *st);
+
+#endif
