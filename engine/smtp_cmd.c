@@ -127,8 +127,9 @@ static void proceed_ehlo(struct smtp_session *s, char *args, uint64_t now_ms)
 	helo_common(s, args, true);
 	smtp_out_printf(s, "250-%s\r\n250-PIPELINING\r\n250-SIZE %" PRIu64
 			"\r\n250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n"
-			"250-SMTPUTF8\r\n250-DSN\r\n250 CHUNKING\r\n",
-			s->cfg->hostname, s->cfg->msg_size_max);
+			"250-SMTPUTF8\r\n250-DSN\r\n%s250 CHUNKING\r\n",
+			s->cfg->hostname, s->cfg->msg_size_max,
+			s->tls_offer && !s->tls_active ? "250-STARTTLS\r\n" : "");
 }
 
 /* check_mail - MAIL after HELO, not inside a transaction */
@@ -142,6 +143,11 @@ static int check_mail(struct smtp_session *s, const struct smtp_cmd *c,
 	}
 	if (s->state != SMTP_S_HELO) {
 		smtp_reply_error(s, 503, "5.5.1", "Error: nested MAIL command");
+		return -1;
+	}
+	if (s->tls_require && !s->tls_active) {
+		smtp_reply_error(s, 530, "5.7.0",
+				 "Must issue a STARTTLS command first");
 		return -1;
 	}
 	return 0;
@@ -498,6 +504,47 @@ static void proceed_bdat(struct smtp_session *s, char *args, uint64_t now_ms)
 		smtp_bdat_chunk_end(s, now_ms);
 }
 
+/* check_starttls - no argument, offered, not yet active, no transaction */
+
+static int check_starttls(struct smtp_session *s, const struct smtp_cmd *c,
+			  char *args)
+{
+	if (*args) {
+		smtp_reply_error(s, 501, "5.5.4", "Syntax: STARTTLS");
+		return -1;
+	}
+	if (s->tls_active) {
+		smtp_reply_error(s, 503, "5.5.1", "Error: TLS already active");
+		return -1;
+	}
+	if (!s->tls_offer) {
+		smtp_reply(s, 454, "4.7.0", "TLS not available");
+		return -1;
+	}
+	if (s->state == SMTP_S_MAIL || s->state == SMTP_S_RCPT) {
+		smtp_reply_error(s, 503, "5.5.1",
+				 "Error: MAIL transaction in progress");
+		return -1;
+	}
+	return 0;
+}
+
+/* proceed_starttls - 220, then only the handshake: input is discarded */
+
+static void proceed_starttls(struct smtp_session *s, char *args,
+			     uint64_t now_ms)
+{
+	if (s->ops->tls_start(s->ctx) < 0) {
+		smtp_reply(s, 454, "4.7.0",
+			   "TLS not available due to local problem");
+		return;
+	}
+	smtp_txn_reset(s);
+	smtp_reply(s, 220, "2.0.0", "Ready to start TLS");
+	s->state = SMTP_S_TLS;
+	s->deadline_ms = now_ms + s->cfg->timeout_tls_ms;
+}
+
 /* proceed_rset - drop the transaction */
 
 static void proceed_rset(struct smtp_session *s, char *args, uint64_t now_ms)
@@ -557,6 +604,7 @@ static const struct smtp_cmd smtp_cmds[] = {
 	{ "VRFY", check_vrfy, proceed_vrfy, false, true },
 	{ "EXPN", check_any, proceed_expn, false, true },
 	{ "HELP", check_any, proceed_help, false, true },
+	{ "STARTTLS", check_starttls, proceed_starttls, false, false },
 	{ NULL, NULL, NULL, false, false },
 };
 

@@ -26,6 +26,7 @@ static const char *const smtp_state_names[SMTP_S_COUNT] = {
 	[SMTP_S_DATA] = "data",
 	[SMTP_S_BDAT] = "bdat",
 	[SMTP_S_WAIT] = "wait",
+	[SMTP_S_TLS] = "starttls",
 	[SMTP_S_CLOSING] = "closing",
 	[SMTP_S_CLOSED] = "closed",
 };
@@ -57,6 +58,7 @@ void smtp_config_defaults(struct smtp_config *cfg)
 	cfg->timeout_data_ms = SMTP_DEF_TIMEOUT_DATA;
 	cfg->timeout_result_ms = SMTP_DEF_TIMEOUT_RESULT;
 	cfg->min_data_rate = SMTP_DEF_MIN_DATA_RATE;
+	cfg->timeout_tls_ms = SMTP_DEF_TIMEOUT_TLS;
 	cfg->bare_eol = SMTP_BARE_EOL_REJECT;
 	cfg->reject_nul = true;
 }
@@ -209,6 +211,8 @@ void smtp_txn_reset(struct smtp_session *s)
 	s->txn.envid = s->envid;
 	s->txn.client_port = s->client_port;
 	s->txn.esmtp = s->esmtp;
+	s->txn.tls_version = s->tls_version;
+	s->txn.tls_cipher = s->tls_cipher;
 	if (s->state != SMTP_S_CLOSING && s->state != SMTP_S_CLOSED)
 		s->state = s->helo[0] ? SMTP_S_HELO : SMTP_S_INIT;
 }
@@ -294,6 +298,13 @@ static bool session_expired(struct smtp_session *s, uint64_t now_ms)
 		if (now_ms < s->deadline_ms && now_ms < s->idle_ms)
 			return false;
 		break;
+	case SMTP_S_TLS:
+		if (now_ms < s->deadline_ms)
+			return false;
+		/* Mid-handshake a plaintext 421 would be garbage to the
+		 * client: just close. */
+		smtp_close(s, SMTP_END_TIMEOUT);
+		return true;
 	default:
 		if (now_ms < s->deadline_ms)
 			return false;
@@ -350,7 +361,7 @@ static size_t cmd_input(struct smtp_session *s, const uint8_t *buf,
 		s->line_len = 0;
 	}
 	if (s->state != SMTP_S_DATA && s->state != SMTP_S_BDAT
-	    && s->state != SMTP_S_WAIT)
+	    && s->state != SMTP_S_WAIT && s->state != SMTP_S_TLS)
 		smtp_cmd_deadline(s, now_ms);
 	return take;
 }
@@ -366,6 +377,12 @@ size_t smtp_session_input(struct smtp_session *s, const uint8_t *buf,
 	while (off < len) {
 		if (s->state == SMTP_S_CLOSING || s->state == SMTP_S_CLOSED)
 			return len;	/* after our last reply: ignored */
+		if (s->state == SMTP_S_TLS) {
+			/* Sent before the client could see our 220: plaintext
+			 * injection (CVE-2011-0411), dropped unread. */
+			s->tls_discarded += len - off;
+			return len;
+		}
 		if (!can_read(s))
 			break;
 		switch (s->state) {
@@ -470,6 +487,42 @@ bool smtp_session_readable(const struct smtp_session *s)
 		return false;
 	return SMTP_OUT_CAP - (s->out_tail - s->out_head)
 		>= SMTP_REPLY_MAX + SMTP_OUT_RESERVE;
+}
+
+/* smtp_session_tls_policy - whether to offer STARTTLS, whether to need it */
+
+void smtp_session_tls_policy(struct smtp_session *s, bool offer, bool require)
+{
+	s->tls_offer = offer && s->ops->tls_start != NULL;
+	s->tls_require = require;
+}
+
+/* smtp_session_tls_wanted - 220 queued: the transport starts the handshake */
+
+bool smtp_session_tls_wanted(const struct smtp_session *s)
+{
+	return s->state == SMTP_S_TLS;
+}
+
+/* smtp_session_tls_done - handshake finished: SMTP starts over (RFC 3207 4.2) */
+
+void smtp_session_tls_done(struct smtp_session *s, const char *version,
+			   const char *cipher, uint64_t now_ms)
+{
+	if (s->state != SMTP_S_TLS)
+		return;
+	s->tls_active = true;
+	smtp_text_clean(s->tls_version, sizeof(s->tls_version), version);
+	smtp_text_clean(s->tls_cipher, sizeof(s->tls_cipher), cipher);
+	/* Everything learnt in plaintext is forgotten: the client must
+	 * say EHLO again, and a half-read line must not survive. */
+	s->helo[0] = 0;
+	s->esmtp = false;
+	s->line_len = 0;
+	s->overflow = false;
+	s->state = SMTP_S_INIT;
+	smtp_txn_reset(s);
+	smtp_cmd_deadline(s, now_ms);
 }
 
 /* smtp_session_fini - the connection is gone: abort, report once */

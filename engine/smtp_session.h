@@ -21,6 +21,12 @@
  *	void smtp_session_fini(struct smtp_session *s);
  *	const char *smtp_state_name(enum smtp_state st);
  *
+ *	void smtp_session_tls_policy(struct smtp_session *s, bool offer,
+ *			bool require);
+ *	bool smtp_session_tls_wanted(const struct smtp_session *s);
+ *	void smtp_session_tls_done(struct smtp_session *s, const char *version,
+ *			const char *cipher, uint64_t now_ms);
+ *
  * DESCRIPTION
  *	One struct smtp_session per client connection: bytes in, replies and
  *	events out. No sockets, no threads, no blocking, no allocation: the
@@ -83,6 +89,27 @@
  *	never a loss: RFC 5321 section 6.1).
  *
  *	session_end: called once from smtp_session_fini().
+ *
+ * STARTTLS (RFC 3207)
+ *	The transport calls smtp_session_tls_policy() after init: offer
+ *	advertises STARTTLS in EHLO (and needs ops->tls_start), require
+ *	refuses MAIL with 530 5.7.0 until TLS is active (the "require TLS
+ *	from these networks" option). STARTTLS with an argument gets
+ *	501 5.5.4; inside a transaction or once TLS is active 503 5.5.1; when
+ *	not offered, or when ops->tls_start returns -1 (no TLS object free),
+ *	454 4.7.0. Otherwise the session queues "220 2.0.0 Ready to start
+ *	TLS" and enters SMTP_S_TLS: from then on every input byte is taken
+ *	and discarded (counted in tls_discarded), never run as a command -
+ *	anything the client sent before seeing our 220 is plaintext
+ *	injection (CVE-2011-0411). smtp_session_tls_wanted() then tells the
+ *	transport to send the 220 in plaintext and start the TLS handshake
+ *	with the bytes that arrive after it. The handshake must finish
+ *	within timeout_tls_ms (cfg); on expiry the session closes without a
+ *	reply (the peer would not understand plaintext any more).
+ *	smtp_session_tls_done() ends the handshake: the SMTP state restarts
+ *	as after the greeting (a new EHLO is required, STARTTLS is no longer
+ *	advertised, a second STARTTLS gets 503), and every transaction
+ *	carries the negotiated version and cipher (struct smtp_txn).
  *
  * PROTOCOL
  *	RFC 5321 commands HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY (252)
@@ -173,6 +200,7 @@
 #define SMTP_ENVID_MAX		100	/* DSN ENVID, RFC 3461 4.4 */
 #define SMTP_ORCPT_MAX		500	/* DSN ORCPT, RFC 3461 4.2 */
 #define SMTP_REPLY_TEXT_MAX	256	/* upper-layer reply text */
+#define SMTP_TLS_NAME_MAX	64	/* TLS version or cipher name */
 
 /* RFC and house defaults, used by smtp_config_defaults(). */
 #define SMTP_DEF_CMD_LINE_MAX	512		/* RFC 5321 4.5.3.1.4 */
@@ -187,6 +215,7 @@
 #define SMTP_DEF_TIMEOUT_DATA	(10 * 60 * 1000) /* 4.5.3.2.6 */
 #define SMTP_DEF_TIMEOUT_RESULT	(10 * 60 * 1000) /* 4.5.3.2.6 */
 #define SMTP_DEF_MIN_DATA_RATE	500		/* octets/s, Postfix */
+#define SMTP_DEF_TIMEOUT_TLS	(60 * 1000)	/* STARTTLS handshake */
 
 enum smtp_bare_eol {
 	SMTP_BARE_EOL_REJECT = 0,	/* message refused, 550 5.6.0 */
@@ -207,6 +236,7 @@ struct smtp_config {
 	uint64_t timeout_data_ms;
 	uint64_t timeout_result_ms;
 	uint64_t min_data_rate;		/* octets/s, 0 = no credit */
+	uint64_t timeout_tls_ms;	/* STARTTLS 220 to handshake done */
 	enum smtp_bare_eol bare_eol;
 	bool reject_nul;
 };
@@ -220,6 +250,7 @@ enum smtp_state {
 	SMTP_S_DATA,		/* reading DATA content */
 	SMTP_S_BDAT,		/* reading a BDAT chunk */
 	SMTP_S_WAIT,		/* message ended, waiting for its result */
+	SMTP_S_TLS,		/* STARTTLS 220 queued, handshake to come */
 	SMTP_S_CLOSING,		/* last reply queued */
 	SMTP_S_CLOSED,		/* smtp_session_fini() done */
 	SMTP_S_COUNT
@@ -253,6 +284,8 @@ struct smtp_txn {
 	const char *envid;	/* MAIL ENVID= xtext, "" if none */
 	uint64_t size_declared;	/* MAIL SIZE=, 0 if none */
 	uint64_t size;		/* content octets passed up so far */
+	const char *tls_version;	/* "TLSv1.3", "" without TLS */
+	const char *tls_cipher;		/* "TLS_AES_256_GCM_SHA384", "" */
 };
 
 struct smtp_reply {
@@ -278,6 +311,8 @@ struct smtp_ops {
 	void (*msg_end)(void *ctx, const struct smtp_txn *t);
 	void (*msg_abort)(void *ctx);
 	void (*session_end)(void *ctx, enum smtp_end why);
+	int (*tls_start)(void *ctx);	/* STARTTLS accepted: reserve TLS
+					 * state; -1 gives 454 4.7.0 */
 };
 
 /* Why a message fails while its content streams in (answered at end). */
@@ -303,6 +338,12 @@ struct smtp_session {
 	bool overflow;		/* discarding the rest of a long line */
 	bool esmtp;		/* EHLO was used */
 	bool refused;		/* 554 greeting: only QUIT is accepted */
+	bool tls_offer;		/* STARTTLS advertised and accepted */
+	bool tls_require;	/* MAIL needs TLS first (530 5.7.0) */
+	bool tls_active;	/* handshake done */
+	uint64_t tls_discarded;	/* plaintext octets after STARTTLS */
+	char tls_version[SMTP_TLS_NAME_MAX];
+	char tls_cipher[SMTP_TLS_NAME_MAX];
 	uint16_t client_port;
 	const char *env_client;
 
@@ -364,5 +405,9 @@ bool smtp_session_closing(const struct smtp_session *s);
 bool smtp_session_readable(const struct smtp_session *s);
 void smtp_session_fini(struct smtp_session *s);
 const char *smtp_state_name(enum smtp_state st);
+void smtp_session_tls_policy(struct smtp_session *s, bool offer, bool require);
+bool smtp_session_tls_wanted(const struct smtp_session *s);
+void smtp_session_tls_done(struct smtp_session *s, const char *version,
+			   const char *cipher, uint64_t now_ms);
 
 #endif
