@@ -5,6 +5,16 @@
  *	int engine_worker_set_ruleset(struct engine_worker *w,
  *			const struct ruleset *rs);
  *	void engine_worker_free(struct engine_worker *w);
+ *	const struct ruleset *engine_worker_ruleset(const struct engine_worker *w);
+ *	struct engine_gen *engine_gen_new(const struct ruleset *rs,
+ *			unsigned nmsgs);
+ *	struct engine_gen *engine_gen_clone(const struct engine_gen *proto,
+ *			unsigned nmsgs);
+ *	void engine_gen_free(struct engine_gen *g);
+ *	const struct ruleset *engine_gen_ruleset(const struct engine_gen *g);
+ *	size_t engine_gen_open(const struct engine_gen *g);
+ *	struct engine_gen *engine_worker_switch(struct engine_worker *w,
+ *			struct engine_gen *g);
  *	struct engine_msg *engine_msg_begin(struct engine_worker *w,
  *			const struct ruleset *rs, const struct envelope *env);
  *	int engine_msg_feed(struct engine_msg *m, const void *buf, size_t len);
@@ -24,7 +34,10 @@
  *	part list. Each rule fires at most once per message.
  *
  *	A worker serves any number of messages at once (one per SMTP session
- *	in DATA on its core): the scratch is the worker's, everything that
+ *	in DATA on its core): the scratch is the generation's (one rule set
+ *	as this worker uses it; a worker has one current generation, and
+ *	after a rule swap the previous ones until their messages end),
+ *	everything that
  *	belongs to one message (MIME parser, Hyperscan streams, per-rule
  *	marks, candidates, matches) is in its struct engine_msg. Finished
  *	messages go back to the worker's free list with their parser,
@@ -58,7 +71,7 @@ struct engine_cand {
 };
 
 struct engine_msg {
-	struct engine_worker *w;
+	struct engine_gen *g;		/* the rule set it began under */
 	struct engine_msg *next;	/* worker's free list */
 	const struct envelope *env;
 	struct mime_parser *mp;
@@ -78,11 +91,17 @@ struct engine_msg {
 	size_t  nmatches;
 };
 
-struct engine_worker {
+/* One rule set as a worker uses it: scratch, field filter (both in the
+ * scan worker) and the message objects sized for it. */
+struct engine_gen {
 	const struct ruleset *rs;
 	struct scan_worker *sw;
 	struct engine_msg *free_msgs;	/* recycled, for rs */
 	size_t  active;			/* messages in progress */
+};
+
+struct engine_worker {
+	struct engine_gen *cur;		/* new messages begin here */
 };
 
 #define BIT_WORDS(n)	(((n) + 63) / 64)
@@ -93,7 +112,7 @@ struct engine_worker {
 /* engine_fire - the rule holds: record it once */
 static void engine_fire(struct engine_msg *m, unsigned rule, int part)
 {
-	const struct rule *r = &m->w->rs->rules[rule];
+	const struct rule *r = &m->g->rs->rules[rule];
 	struct verdict_match *vm = &m->matches[m->nmatches];
 
 	BIT_SET(m->fired, rule);
@@ -124,7 +143,7 @@ static int engine_has_cand(const struct engine_msg *m, unsigned rule,
 static void engine_hit(void *ctx, unsigned rule)
 {
 	struct engine_msg *m = ctx;
-	const struct rule *r = &m->w->rs->rules[rule];
+	const struct rule *r = &m->g->rs->rules[rule];
 
 	if (BIT_TEST(m->fired, rule))
 		return;
@@ -159,7 +178,7 @@ static void engine_on_header(void *ctx, const struct mime_part *part,
 	struct engine_msg *m = ctx;
 
 	m->cur_part = part->id;
-	if (scan_block(m->w->sw, SCOPE_HEADER, name, name_len, value,
+	if (scan_block(m->g->sw, SCOPE_HEADER, name, name_len, value,
 		       value_len, engine_hit, m) < 0)
 		engine_failed(m);
 }
@@ -173,7 +192,7 @@ static void engine_on_data(void *ctx, const struct mime_part *part,
 	if (part->is_text)
 		return;
 	m->cur_part = part->id;
-	if (scan_stream(m->w->sw, &m->ss, SCOPE_ATTACHMENT, data, len,
+	if (scan_stream(m->g->sw, &m->ss, SCOPE_ATTACHMENT, data, len,
 			engine_hit, m) < 0)
 		engine_failed(m);
 }
@@ -185,7 +204,7 @@ static void engine_on_text(void *ctx, const struct mime_part *part,
 	struct engine_msg *m = ctx;
 
 	m->cur_part = part->id;
-	if (scan_stream(m->w->sw, &m->ss, SCOPE_BODY, utf8, len, engine_hit,
+	if (scan_stream(m->g->sw, &m->ss, SCOPE_BODY, utf8, len, engine_hit,
 			m) < 0)
 		engine_failed(m);
 }
@@ -197,7 +216,7 @@ static void engine_on_url(void *ctx, const struct mime_part *part,
 	struct engine_msg *m = ctx;
 
 	m->cur_part = part->id;
-	if (scan_block(m->w->sw, SCOPE_URL, NULL, 0, url, len, engine_hit,
+	if (scan_block(m->g->sw, SCOPE_URL, NULL, 0, url, len, engine_hit,
 		       m) < 0)
 		engine_failed(m);
 }
@@ -208,7 +227,7 @@ static void engine_on_part_end(void *ctx, const struct mime_part *part)
 	struct engine_msg *m = ctx;
 
 	m->cur_part = part->id;
-	if (scan_stream_end(m->w->sw, &m->ss, part->is_text ? SCOPE_BODY
+	if (scan_stream_end(m->g->sw, &m->ss, part->is_text ? SCOPE_BODY
 			    : SCOPE_ATTACHMENT, engine_hit, m) < 0)
 		engine_failed(m);
 }
@@ -237,16 +256,16 @@ static void engine_msg_destroy(struct engine_msg *m)
 	free(m);
 }
 
-/* engine_msg_create - a message object sized for the worker's rule set */
-static struct engine_msg *engine_msg_create(struct engine_worker *w)
+/* engine_msg_create - a message object sized for the generation's set */
+static struct engine_msg *engine_msg_create(struct engine_gen *g)
 {
-	size_t  n = w->rs->nrules ? w->rs->nrules : 1;
+	size_t  n = g->rs->nrules ? g->rs->nrules : 1;
 	struct engine_msg *m = calloc(1, sizeof(*m));
 	struct mime_limits lim;
 
 	if (m == NULL)
 		return NULL;
-	m->w = w;
+	m->g = g;
 	mime_limits_default(&lim);
 	m->fired = calloc(BIT_WORDS(n), sizeof(uint64_t));
 	m->candmark = calloc(BIT_WORDS(n), sizeof(uint64_t));
@@ -256,7 +275,7 @@ static struct engine_msg *engine_msg_create(struct engine_worker *w)
 	m->mp = mime_parser_new(&lim, &engine_mime_callbacks, m);
 	if (m->fired == NULL || m->candmark == NULL || m->cand == NULL
 	    || m->matches == NULL || m->match_rule == NULL || m->mp == NULL
-	    || scan_streams_open(w->sw, &m->ss) < 0) {
+	    || scan_streams_open(g->sw, &m->ss) < 0) {
 		int     saved = errno ? errno : ENOMEM;
 
 		engine_msg_destroy(m);
@@ -267,28 +286,121 @@ static struct engine_msg *engine_msg_create(struct engine_worker *w)
 }
 
 /* engine_drop_free_msgs - forget recycled messages (rule set changed) */
-static void engine_drop_free_msgs(struct engine_worker *w)
+static void engine_drop_free_msgs(struct engine_gen *g)
 {
-	while (w->free_msgs != NULL) {
-		struct engine_msg *m = w->free_msgs;
+	while (g->free_msgs != NULL) {
+		struct engine_msg *m = g->free_msgs;
 
-		w->free_msgs = m->next;
+		g->free_msgs = m->next;
 		engine_msg_destroy(m);
 	}
+}
+
+/* engine_gen_fill - nmsgs message objects made now, not on the worker */
+static int engine_gen_fill(struct engine_gen *g, unsigned nmsgs)
+{
+	for (unsigned i = 0; i < nmsgs; i++) {
+		struct engine_msg *m = engine_msg_create(g);
+
+		if (m == NULL)
+			return -1;
+		m->next = g->free_msgs;
+		g->free_msgs = m;
+	}
+	return 0;
+}
+
+/* engine_gen_make - a generation around scan worker sw (NULL: failed) */
+static struct engine_gen *engine_gen_make(const struct ruleset *rs,
+					  struct scan_worker *sw,
+					  unsigned nmsgs)
+{
+	struct engine_gen *g;
+	int     saved;
+
+	if (sw == NULL)
+		return NULL;
+	if ((g = calloc(1, sizeof(*g))) == NULL) {
+		scan_worker_free(sw);
+		errno = ENOMEM;
+		return NULL;
+	}
+	g->rs = rs;
+	g->sw = sw;
+	if (engine_gen_fill(g, nmsgs) == 0)
+		return g;
+	saved = errno;
+	engine_gen_free(g);
+	errno = saved;
+	return NULL;
+}
+
+/* engine_gen_new - rule set rs with a scratch grown for its databases */
+struct engine_gen *engine_gen_new(const struct ruleset *rs, unsigned nmsgs)
+{
+	return engine_gen_make(rs, scan_worker_new(rs), nmsgs);
+}
+
+/* engine_gen_clone - the same rule set, a scratch of its own */
+struct engine_gen *engine_gen_clone(const struct engine_gen *proto,
+				    unsigned nmsgs)
+{
+	return engine_gen_make(proto->rs, scan_worker_clone(proto->sw), nmsgs);
+}
+
+/* engine_gen_free - release a generation no message is open on */
+void engine_gen_free(struct engine_gen *g)
+{
+	if (g == NULL)
+		return;
+	engine_drop_free_msgs(g);
+	scan_worker_free(g->sw);
+	free(g);
+}
+
+/* engine_gen_ruleset - the rule set of a generation */
+const struct ruleset *engine_gen_ruleset(const struct engine_gen *g)
+{
+	return g->rs;
+}
+
+/* engine_gen_open - messages begun on g and not yet freed */
+size_t engine_gen_open(const struct engine_gen *g)
+{
+	return g->active;
+}
+
+/* engine_worker_switch - new messages begin on g; the previous one is
+ * the caller's, to free once engine_gen_open() says 0 */
+struct engine_gen *engine_worker_switch(struct engine_worker *w,
+					struct engine_gen *g)
+{
+	struct engine_gen *old = w->cur;
+
+	w->cur = g;
+	return old;
+}
+
+/* engine_worker_ruleset - the rule set new messages begin under */
+const struct ruleset *engine_worker_ruleset(const struct engine_worker *w)
+{
+	return w->cur->rs;
 }
 
 /* engine_worker_set_ruleset - move an idle worker to another rule set */
 int engine_worker_set_ruleset(struct engine_worker *w,
 			      const struct ruleset *rs)
 {
-	if (w->active) {
+	struct engine_gen *g = w->cur;
+
+	if (g->active) {
 		errno = EBUSY;
 		return -1;
 	}
-	if (scan_worker_bind(w->sw, rs) < 0)
+	if (scan_worker_bind(g->sw, rs) < 0)
 		return -1;
-	engine_drop_free_msgs(w);
-	w->rs = rs;
+	engine_drop_free_msgs(g);
+	g->rs = rs;
 	return 0;
 }
 
@@ -299,8 +411,7 @@ struct engine_worker *engine_worker_new(const struct ruleset *rs)
 
 	if (w == NULL)
 		return NULL;
-	w->rs = rs;
-	if ((w->sw = scan_worker_new(rs)) == NULL) {
+	if ((w->cur = engine_gen_new(rs, 0)) == NULL) {
 		int     saved = errno;
 
 		free(w);
@@ -310,13 +421,13 @@ struct engine_worker *engine_worker_new(const struct ruleset *rs)
 	return w;
 }
 
-/* engine_worker_free - release a worker (no message may be in progress) */
+/* engine_worker_free - release a worker and its current generation (no
+ * message may be in progress) */
 void engine_worker_free(struct engine_worker *w)
 {
 	if (w == NULL)
 		return;
-	engine_drop_free_msgs(w);
-	scan_worker_free(w->sw);
+	engine_gen_free(w->cur);
 	free(w);
 }
 
@@ -324,7 +435,7 @@ void engine_worker_free(struct engine_worker *w)
 static int engine_scan_envelope(struct engine_msg *m)
 {
 	const struct envelope *e = m->env;
-	struct scan_worker *sw = m->w->sw;
+	struct scan_worker *sw = m->g->sw;
 	const struct {
 		const char *field;
 		const char *value;
@@ -335,7 +446,7 @@ static int engine_scan_envelope(struct engine_msg *m)
 		{"mail-from", e->mail_from},
 	};
 
-	if (m->w->rs->db[SCOPE_ENVELOPE] == NULL)
+	if (m->g->rs->db[SCOPE_ENVELOPE] == NULL)
 		return 0;
 	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++)
 		if (items[i].value != NULL && items[i].value[0] != '\0'
@@ -356,16 +467,17 @@ struct engine_msg *engine_msg_begin(struct engine_worker *w,
 				    const struct envelope *env)
 {
 	static const struct envelope no_env = {"", "", "", "", NULL, 0};
+	struct engine_gen *g = w->cur;
 	struct engine_msg *m;
 
-	if (rs != w->rs) {	/* see engine_worker_set_ruleset() */
+	if (rs != NULL && rs != g->rs) {	/* see engine_worker_switch() */
 		errno = EINVAL;
 		return NULL;
 	}
-	if ((m = w->free_msgs) != NULL) {
-		w->free_msgs = m->next;
+	if ((m = g->free_msgs) != NULL) {
+		g->free_msgs = m->next;
 		mime_parser_reset(m->mp);
-	} else if ((m = engine_msg_create(w)) == NULL) {
+	} else if ((m = engine_msg_create(g)) == NULL) {
 		return NULL;
 	}
 	m->next = NULL;
@@ -378,7 +490,7 @@ struct engine_msg *engine_msg_begin(struct engine_worker *w,
 	m->failed = 0;
 	m->cand_cut = 0;
 	m->cur_part = -1;
-	w->active++;
+	g->active++;
 	if (engine_scan_envelope(m) < 0) {
 		int     saved = errno;
 
@@ -399,7 +511,7 @@ static int engine_feed_slice(struct engine_msg *m, const char *buf,
 	}
 	m->size += len;
 	m->cur_part = -1;
-	if (scan_stream(m->w->sw, &m->ss, SCOPE_RAW, buf, len, engine_hit,
+	if (scan_stream(m->g->sw, &m->ss, SCOPE_RAW, buf, len, engine_hit,
 			m) < 0)
 		return -1;
 	if (mime_parser_feed(m->mp, buf, len) < 0)
@@ -452,7 +564,7 @@ static int engine_first_leaf_holding(const struct rule *r,
 /* engine_decide_rules - candidates, then part and message scope rules */
 static void engine_decide_rules(struct engine_msg *m)
 {
-	const struct ruleset *rs = m->w->rs;
+	const struct ruleset *rs = m->g->rs;
 	const struct mime_part *parts;
 	size_t  nparts;
 	int     leaf;
@@ -516,7 +628,7 @@ static void engine_sort_matches(struct engine_msg *m)
 /* engine_msg_end - finish parsing and scanning; fill the verdict */
 int engine_msg_end(struct engine_msg *m, struct verdict *v)
 {
-	struct engine_worker *w = m->w;
+	struct engine_gen *g = m->g;
 	const struct mime_part *parts;
 	size_t  nparts;
 
@@ -528,21 +640,21 @@ int engine_msg_end(struct engine_msg *m, struct verdict *v)
 	if (mime_parser_finish(m->mp) < 0)
 		return -1;
 	m->cur_part = -1;
-	if (scan_stream_end(w->sw, &m->ss, SCOPE_RAW, engine_hit, m) < 0)
+	if (scan_stream_end(g->sw, &m->ss, SCOPE_RAW, engine_hit, m) < 0)
 		return -1;
 	if (m->failed) {
 		errno = m->failed;
 		return -1;
 	}
 	/* a parser that skipped part_end must not leak into the next part */
-	scan_stream_abort(w->sw, &m->ss);
+	scan_stream_abort(g->sw, &m->ss);
 	m->ended = 1;
 	engine_decide_rules(m);
 	engine_sort_matches(m);
 	v->matches = m->matches;
 	v->nmatches = m->nmatches;
 	for (size_t i = 0; i < m->nmatches; i++) {
-		const struct rule *r = &w->rs->rules[m->match_rule[i]];
+		const struct rule *r = &g->rs->rules[m->match_rule[i]];
 
 		if (r->reroute != NULL && v->reroute[0] == '\0')
 			snprintf(v->reroute, sizeof(v->reroute), "%s",
@@ -550,7 +662,7 @@ int engine_msg_end(struct engine_msg *m, struct verdict *v)
 		if (r->bcc != NULL && v->bcc[0] == '\0')
 			snprintf(v->bcc, sizeof(v->bcc), "%s", r->bcc);
 	}
-	policy_decide(w->rs, m->env, v);
+	policy_decide(g->rs, m->env, v);
 	if (m->cand_cut)
 		strncat(v->reason, " (candidates cut)",
 			sizeof(v->reason) - strlen(v->reason) - 1);
@@ -570,13 +682,13 @@ const struct mime_part *engine_msg_parts(const struct engine_msg *m,
 /* engine_msg_free - recycle the message object; its verdict is gone */
 void engine_msg_free(struct engine_msg *m)
 {
-	struct engine_worker *w;
+	struct engine_gen *g;
 
 	if (m == NULL || !m->active)
 		return;
-	w = m->w;
+	g = m->g;
 	if (!m->ended)
-		scan_stream_abort(w->sw, &m->ss);
+		scan_stream_abort(g->sw, &m->ss);
 	/* clear the marks through the lists: O(matches), not O(rules) */
 	for (size_t i = 0; i < m->nmatches; i++)
 		BIT_CLR(m->fired, m->match_rule[i]);
@@ -584,7 +696,7 @@ void engine_msg_free(struct engine_msg *m)
 		BIT_CLR(m->candmark, m->cand[i].rule);
 	m->nmatches = m->ncand = 0;
 	m->active = 0;
-	w->active--;
-	m->next = w->free_msgs;
-	w->free_msgs = m;
+	g->active--;
+	m->next = g->free_msgs;
+	g->free_msgs = m;
 }

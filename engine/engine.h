@@ -5,6 +5,17 @@
  *	int engine_worker_set_ruleset(struct engine_worker *w,
  *			const struct ruleset *rs);
  *	void engine_worker_free(struct engine_worker *w);
+ *	const struct ruleset *engine_worker_ruleset(const struct engine_worker *w);
+ *
+ *	struct engine_gen *engine_gen_new(const struct ruleset *rs,
+ *			unsigned nmsgs);
+ *	struct engine_gen *engine_gen_clone(const struct engine_gen *proto,
+ *			unsigned nmsgs);
+ *	void engine_gen_free(struct engine_gen *g);
+ *	const struct ruleset *engine_gen_ruleset(const struct engine_gen *g);
+ *	size_t engine_gen_open(const struct engine_gen *g);
+ *	struct engine_gen *engine_worker_switch(struct engine_worker *w,
+ *			struct engine_gen *g);
  *
  *	struct engine_msg *engine_msg_begin(struct engine_worker *w,
  *			const struct ruleset *rs, const struct envelope *env);
@@ -26,8 +37,8 @@
  *	shared between threads, but any number of its messages may be in
  *	progress at once: one per SMTP session in DATA on that core.
  *
- *	engine_msg_begin() starts a message under rule set rs (the worker must
- *	have been made for rs, or for a rule set with the same databases);
+ *	engine_msg_begin() starts a message under rule set rs, which must be
+ *	the worker's current one (engine_worker_ruleset(); NULL means that);
  *	engine_msg_feed() takes the message as received (CRLF line ends, no
  *	dot-stuffing) in chunks of any size: MIME parsing, transfer decoding,
  *	charset conversion and Hyperscan stream scanning of every scope happen
@@ -37,12 +48,30 @@
  *	The verdict's matches are listed in rule-set order, whatever the
  *	chunking; they and the parts stay valid until engine_msg_free().
  *
- *	engine_worker_set_ruleset() moves an idle worker to another rule set
- *	(after an RCU swap): scratch and streams are re-sized for it.
+ *	engine_worker_set_ruleset() moves an idle worker to another rule set:
+ *	scratch and streams are re-sized for it, on the calling thread.
  *
- *	The verdict filled by engine_msg_end() points into the worker and the
- *	rule set (matches, descriptions, policy name): it is valid until the
- *	next engine_msg_begin() on that worker; verdict_free() only clears it.
+ *	Rule swaps under load (docs/adr/0010-rule-publishing.md) use
+ *	generations instead: an engine_gen is one rule set as one worker uses
+ *	it (its own Hyperscan scratch, its field filter, nmsgs message
+ *	objects made in advance). Control makes them, off the data path:
+ *	engine_gen_new() once per rule set (hs_alloc_scratch over its
+ *	databases), engine_gen_clone() for every further worker
+ *	(hs_clone_scratch). On the worker's own thread,
+ *	engine_worker_switch() makes g the generation new messages begin on
+ *	- no allocation, no system call - and returns the previous one. A
+ *	message keeps the generation it began on until engine_msg_free(), so
+ *	a message in progress ends on its own rule set and scratch. The
+ *	worker owns its current generation (engine_worker_free frees it);
+ *	a switched-away one belongs to the caller, who frees it with
+ *	engine_gen_free() once engine_gen_open() (read on the worker's
+ *	thread) is 0.
+ *
+ *	The verdict filled by engine_msg_end() points into the message and
+ *	the rule set (matches, descriptions, policy name): it is valid until
+ *	engine_msg_free(); verdict_free() only clears it. What must outlive
+ *	the message (a handoff record) is copied, since after a rule swap
+ *	the rule set goes away once its last message is freed.
  *
  *	The JSON form of a verdict (CLI, logs) is written by json_verdict()
  *	in json.h (already implemented in json.c; use it, do not add another).
@@ -115,12 +144,22 @@ struct verdict {
 
 struct ruleset;
 struct engine_worker;
+struct engine_gen;
 struct engine_msg;
 
 struct engine_worker *engine_worker_new(const struct ruleset *rs);
 int engine_worker_set_ruleset(struct engine_worker *w,
 			      const struct ruleset *rs);
 void engine_worker_free(struct engine_worker *w);
+const struct ruleset *engine_worker_ruleset(const struct engine_worker *w);
+struct engine_gen *engine_gen_new(const struct ruleset *rs, unsigned nmsgs);
+struct engine_gen *engine_gen_clone(const struct engine_gen *proto,
+				    unsigned nmsgs);
+void engine_gen_free(struct engine_gen *g);
+const struct ruleset *engine_gen_ruleset(const struct engine_gen *g);
+size_t engine_gen_open(const struct engine_gen *g);
+struct engine_gen *engine_worker_switch(struct engine_worker *w,
+					struct engine_gen *g);
 
 struct engine_msg *engine_msg_begin(struct engine_worker *w,
 				    const struct ruleset *rs,

@@ -3,6 +3,7 @@
  *
  *	struct scan_worker *scan_worker_new(const struct ruleset *rs);
  *	int scan_worker_bind(struct scan_worker *sw, const struct ruleset *rs);
+ *	struct scan_worker *scan_worker_clone(const struct scan_worker *proto);
  *	void scan_worker_free(struct scan_worker *sw);
  *	int scan_block(struct scan_worker *sw, enum scope s,
  *			const char *field, size_t field_len,
@@ -222,6 +223,27 @@ struct scan_worker *scan_worker_new(const struct ruleset *rs)
 
 		scan_worker_free(sw);
 		errno = saved;
+		return NULL;
+	}
+	return sw;
+}
+
+/* scan_worker_clone - the same rule set and field filter, a scratch of
+ * its own (hs_clone_scratch: no database is walked again) */
+struct scan_worker *scan_worker_clone(const struct scan_worker *proto)
+{
+	struct scan_worker *sw = calloc(1, sizeof(*sw));
+	hs_error_t rc;
+
+	if (sw == NULL)
+		return NULL;
+	memcpy(sw->fields, proto->fields, sizeof(sw->fields));
+	sw->rs = proto->rs;
+	if (proto->scratch != NULL
+	    && (rc = hs_clone_scratch(proto->scratch, &sw->scratch))
+	    != HS_SUCCESS) {
+		free(sw);
+		errno = rc == HS_NOMEM ? ENOMEM : EIO;
 		return NULL;
 	}
 	return sw;

@@ -3,6 +3,8 @@
  *
  *	struct scan_worker *scan_worker_new(const struct ruleset *rs);
  *	int scan_worker_bind(struct scan_worker *sw, const struct ruleset *rs);
+struct scan_worker *scan_worker_clone(const struct scan_worker *proto);
+ *	struct scan_worker *scan_worker_clone(const struct scan_worker *proto);
  *	void scan_worker_free(struct scan_worker *sw);
  *	int scan_block(struct scan_worker *sw, enum scope s,
  *			const char *field, size_t field_len,
@@ -19,7 +21,9 @@
  *
  * DESCRIPTION
  *	A scan worker owns one Hyperscan scratch, allocated for every
- *	database of its rule set. A message owns a struct scan_streams: one
+ *	database of its rule set; scan_worker_clone() makes another worker
+ *	for the same set with hs_clone_scratch (a rule swap prepares one per
+ *	thread that way, off the data path). A message owns a struct scan_streams: one
  *	open stream per stream scope (body, attachment, raw), so that any
  *	number of messages of one worker can be in progress at once (one per
  *	SMTP session in DATA). Streams are never closed between parts:
@@ -61,6 +65,7 @@ struct scan_streams {
 
 struct scan_worker *scan_worker_new(const struct ruleset *rs);
 int scan_worker_bind(struct scan_worker *sw, const struct ruleset *rs);
+struct scan_worker *scan_worker_clone(const struct scan_worker *proto);
 void scan_worker_free(struct scan_worker *sw);
 int scan_block(struct scan_worker *sw, enum scope s,
 	       const char *field, size_t field_len,
