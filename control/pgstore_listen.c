@@ -1,0 +1,203 @@
+/*
+ * pgstore_listen.c - LISTEN/NOTIFY: the store's listener thread
+ *
+ *	int pgstore_listen(struct pgstore *s, const char *channel,
+ *			void (*cb)(void *ctx, const char *payload), void *ctx);
+ *	void pgstore_listener_stop(struct pgstore *s);
+ *
+ * DESCRIPTION
+ *	The first pgstore_listen() starts a thread with its own connection
+ *	that LISTENs on every registered channel and calls their callbacks
+ *	with each notification's payload. After an outage it reconnects
+ *	every PGSTORE_RECONNECT_MS and LISTENs again; notifications sent
+ *	while it was disconnected are lost (PostgreSQL does not keep them),
+ *	so a consumer that must not miss a change also re-reads the state
+ *	now and then (e.g. pgstore_rules_get(NULL) for the active rules).
+ *
+ *	Channel names are SQL identifiers made of [a-z0-9_], at most
+ *	63 bytes: they are put into the LISTEN command as they are.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pgstore_int.h"
+
+/* channel_ok - a plain lower-case identifier */
+static int channel_ok(const char *ch)
+{
+	size_t n = strlen(ch);
+
+	return n > 0 && n < sizeof(((struct pgstore_channel *)0)->name)
+	       && strspn(ch, "abcdefghijklmnopqrstuvwxyz0123456789_") == n
+	       && !(ch[0] >= '0' && ch[0] <= '9');
+}
+
+/* dispatch - every pending notification to its channel's callbacks */
+static void dispatch(struct pgstore *s, PGconn *c)
+{
+	PGnotify *n;
+	size_t i;
+
+	while ((n = PQnotifies(c)) != NULL) {
+		struct pgstore_channel hit[PGSTORE_CHANNELS_MAX];
+		size_t nhit = 0;
+
+		/* callbacks run without the lock: they may call the store */
+		pthread_mutex_lock(&s->llock);
+		for (i = 0; i < s->nchannels; i++)
+			if (strcmp(s->channels[i].name, n->relname) == 0)
+				hit[nhit++] = s->channels[i];
+		pthread_mutex_unlock(&s->llock);
+		for (i = 0; i < nhit; i++)
+			hit[i].cb(hit[i].ctx, n->extra);
+		PQfreemem(n);
+	}
+}
+
+/* listen_new - LISTEN on channels [*done, nchannels); -1 on failure */
+static int listen_new(struct pgstore *s, PGconn *c, size_t *done)
+{
+	for (;;) {
+		char sql[96];
+		PGresult *r;
+		int ok;
+
+		pthread_mutex_lock(&s->llock);
+		if (*done >= s->nchannels) {
+			pthread_mutex_unlock(&s->llock);
+			return 0;
+		}
+		snprintf(sql, sizeof(sql), "LISTEN %s", s->channels[*done].name);
+		pthread_mutex_unlock(&s->llock);
+		r = pgstore_exec_timed(c, sql, 0, NULL, NULL, NULL, 0,
+				       PGSTORE_QUERY_TIMEOUT_MS);
+		ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+		if (!ok)
+			fprintf(stderr, "mxgate: pgstore: %s: %s", sql,
+				r ? PQresultErrorMessage(r) : "no answer\n");
+		PQclear(r);
+		if (!ok)
+			return -1;
+		(*done)++;
+	}
+}
+
+/* listener_main - the listener thread */
+static void *listener_main(void *arg)
+{
+	struct pgstore *s = arg;
+	PGconn *c = NULL;
+	size_t done = 0;
+	char err[512], buf[64];
+	int said = 0;
+
+	for (;;) {
+		struct pollfd p[2] = { { .fd = s->lwake[0], .events = POLLIN },
+				       { .fd = -1, .events = POLLIN } };
+
+		if (c == NULL) {
+			done = 0;
+			if ((c = pgstore_connect(s, NULL, err, sizeof(err))) == NULL
+			    && !said++)
+				fprintf(stderr, "mxgate: pgstore: listener: %s\n", err);
+		}
+		if (c && listen_new(s, c, &done) < 0) {
+			PQfinish(c);
+			c = NULL;
+		}
+		if (c) {
+			said = 0;
+			p[1].fd = PQsocket(c);
+		}
+		if (poll(p, 2, c ? -1 : PGSTORE_RECONNECT_MS) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents) {
+			ssize_t r = read(s->lwake[0], buf, sizeof(buf));
+			int stop;
+
+			pthread_mutex_lock(&s->llock);
+			stop = r == 0 || s->nchannels == (size_t)-1;
+			pthread_mutex_unlock(&s->llock);
+			if (stop)
+				break;
+		}
+		if (c && p[1].revents) {
+			if (!PQconsumeInput(c)) {
+				fprintf(stderr, "mxgate: pgstore: listener lost its"
+					" connection: %s", PQerrorMessage(c));
+				PQfinish(c);
+				c = NULL;
+				continue;
+			}
+			dispatch(s, c);
+		}
+	}
+	if (c)
+		PQfinish(c);
+	return NULL;
+}
+
+/* pgstore_listen - call cb for each NOTIFY on channel */
+int pgstore_listen(struct pgstore *s, const char *channel,
+		   void (*cb)(void *ctx, const char *payload), void *ctx)
+{
+	struct pgstore_channel *ch;
+	int rc = 0, e;
+
+	if (!channel_ok(channel) || cb == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	pthread_mutex_lock(&s->llock);
+	if (s->nchannels == PGSTORE_CHANNELS_MAX) {
+		pthread_mutex_unlock(&s->llock);
+		errno = ENOSPC;
+		return -1;
+	}
+	ch = &s->channels[s->nchannels++];
+	snprintf(ch->name, sizeof(ch->name), "%s", channel);
+	ch->cb = cb;
+	ch->ctx = ctx;
+	if (!s->listener_started) {
+		if (pipe2(s->lwake, O_CLOEXEC | O_NONBLOCK) < 0) {
+			rc = -1;
+		} else if ((e = pthread_create(&s->listener, NULL, listener_main,
+					       s)) != 0) {
+			close(s->lwake[0]);
+			close(s->lwake[1]);
+			s->lwake[0] = s->lwake[1] = -1;
+			errno = e;
+			rc = -1;
+		} else {
+			s->listener_started = 1;
+		}
+		if (rc < 0)
+			s->nchannels--;
+	} else if (write(s->lwake[1], "c", 1) < 0 && errno != EAGAIN) {
+		rc = -1;
+	}
+	pthread_mutex_unlock(&s->llock);
+	return rc;
+}
+
+/* pgstore_listener_stop - end the thread (closing the pipe wakes it) */
+void pgstore_listener_stop(struct pgstore *s)
+{
+	pthread_mutex_lock(&s->llock);
+	if (!s->listener_started) {
+		pthread_mutex_unlock(&s->llock);
+		return;
+	}
+	close(s->lwake[1]);
+	s->lwake[1] = -1;
+	pthread_mutex_unlock(&s->llock);
+	pthread_join(s->listener, NULL);
+	close(s->lwake[0]);
+	s->lwake[0] = -1;
+	s->listener_started = 0;
+}
