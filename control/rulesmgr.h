@@ -15,6 +15,7 @@
  *			char *version_out, size_t vlen, struct rules_error *err);
  *	int rulesmgr_fetch(struct rulesmgr *rm, const char *url, char *err,
  *			size_t errlen);
+ *	int rulesmgr_hup(struct rulesmgr *rm);
  *	const char *rulesmgr_version(const struct rulesmgr *rm);
  *	int rulesmgr_versions_json(struct rulesmgr *rm, char **json);
  *	int rulesmgr_rules_json(struct rulesmgr *rm, char **json);
@@ -49,6 +50,14 @@
  *	before anything parses it, unpacks it and publishes it. With
  *	cfg->bundle_interval_s > 0 the manager fetches on its own thread
  *	every that many seconds (an unchanged version is not re-published).
+ *
+ *	rulesmgr_hup() is what a daemon does on SIGHUP (from a control
+ *	thread, never in the signal handler): carry out the request that
+ *	`mxgate rules` left in state_dir/rules/request ("publish DIR",
+ *	"rollback", "fetch [URL]"; the answer goes to state_dir/rules/reply
+ *	as "ok VERSION" or "error TEXT"), or with no request re-read
+ *	cfg->rules_dir. This is the operator's path until the management API
+ *	carries the same requests, and stays one.
  *
  *	rulesmgr_version() is the running version (16 hex digits, as
  *	rules_version()); the string stays valid until the next publish.
@@ -135,6 +144,7 @@ int rulesmgr_rollback(struct rulesmgr *rm, const char *actor,
 		      char *version_out, size_t vlen, struct rules_error *err);
 int rulesmgr_fetch(struct rulesmgr *rm, const char *url, char *err,
 		   size_t errlen);
+int rulesmgr_hup(struct rulesmgr *rm);
 const char *rulesmgr_version(const struct rulesmgr *rm);
 int rulesmgr_versions_json(struct rulesmgr *rm, char **json);
 int rulesmgr_rules_json(struct rulesmgr *rm, char **json);
