@@ -33,13 +33,16 @@ uint64_t pgstore_now_ms(void)
 PGconn *pgstore_connect(const struct pgstore *s, const char *options,
 			char *err, size_t errlen)
 {
-	char timeout[16];
+	char timeout[16], opts[256];
 	const char *keys[] = { "dbname", "connect_timeout", "application_name",
-		options ? "options" : NULL, NULL };
-	const char *vals[] = { s->conninfo, timeout, "mxgate", options, NULL };
+		"options", NULL };
+	const char *vals[] = { s->conninfo, timeout, "mxgate", opts, NULL };
 	PGconn *c;
 
 	snprintf(timeout, sizeof(timeout), "%d", PGSTORE_CONNECT_TIMEOUT_S);
+	/* NOTICEs ("already exists, skipping") are not worth a log line */
+	snprintf(opts, sizeof(opts), "-c client_min_messages=warning%s%s",
+		 options ? " " : "", options ? options : "");
 	c = PQconnectdbParams(keys, vals, 1);
 	if (c == NULL) {
 		snprintf(err, errlen, "connect to PostgreSQL: out of memory");
@@ -264,6 +267,7 @@ struct pgstore *pgstore_open(const struct pgstore_config *cfg, char *err,
 	pthread_mutex_init(&s->qconn.lock, NULL);
 	pthread_mutex_init(&s->conn.lock, NULL);
 	pthread_mutex_init(&s->llock, NULL);
+	pthread_cond_init(&s->lcond, NULL);
 	s->lwake[0] = s->lwake[1] = -1;
 	if (cfg->conninfo && cfg->conninfo[0]) {
 		snprintf(s->conninfo, sizeof(s->conninfo), "%s", cfg->conninfo);
@@ -310,6 +314,7 @@ void pgstore_close(struct pgstore *s)
 	pthread_mutex_destroy(&s->qconn.lock);
 	pthread_mutex_destroy(&s->conn.lock);
 	pthread_mutex_destroy(&s->llock);
+	pthread_cond_destroy(&s->lcond);
 	free(s);
 }
 

@@ -109,6 +109,7 @@
 #define PGSTORE_QUARANTINE_TIMEOUT_MS	3000	/* statement_timeout */
 #define PGSTORE_WRITE_TIMEOUT_MS	5000	/* a log batch, then spool */
 #define PGSTORE_QUERY_TIMEOUT_MS	10000	/* searches, rules, audit */
+#define PGSTORE_LISTEN_WAIT_MS		3000	/* pgstore_listen() waits */
 #define PGSTORE_CONNECT_TIMEOUT_S	2	/* libpq connect_timeout */
 #define PGSTORE_RECONNECT_MS		1000	/* back-off after a failure */
 #define PGSTORE_QUERY_LIMIT		100

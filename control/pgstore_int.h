@@ -70,6 +70,8 @@ struct pgstore {
 	pthread_mutex_t llock;
 	struct pgstore_channel channels[PGSTORE_CHANNELS_MAX];
 	size_t nchannels;
+	size_t nlistening;		/* LISTENed on the current connection */
+	pthread_cond_t lcond;		/* nlistening grew */
 	int lwake[2];			/* pipe: new channel, or stop */
 	pthread_t listener;
 	int listener_started;

@@ -14,6 +14,10 @@
  *	so a consumer that must not miss a change also re-reads the state
  *	now and then (e.g. pgstore_rules_get(NULL) for the active rules).
  *
+ *	pgstore_listen() returns once the LISTEN is in place (a notification
+ *	sent after it returns reaches cb), or after PGSTORE_LISTEN_WAIT_MS
+ *	when the database is down.
+ *
  *	Channel names are SQL identifiers made of [a-z0-9_], at most
  *	63 bytes: they are put into the LISTEN command as they are.
  */
@@ -23,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pgstore_int.h"
@@ -84,6 +89,10 @@ static int listen_new(struct pgstore *s, PGconn *c, size_t *done)
 		if (!ok)
 			return -1;
 		(*done)++;
+		pthread_mutex_lock(&s->llock);
+		s->nlistening = *done;
+		pthread_cond_broadcast(&s->lcond);
+		pthread_mutex_unlock(&s->llock);
 	}
 }
 
@@ -102,6 +111,9 @@ static void *listener_main(void *arg)
 
 		if (c == NULL) {
 			done = 0;
+			pthread_mutex_lock(&s->llock);
+			s->nlistening = 0;
+			pthread_mutex_unlock(&s->llock);
 			if ((c = pgstore_connect(s, NULL, err, sizeof(err))) == NULL
 			    && !said++)
 				fprintf(stderr, "mxgate: pgstore: listener: %s\n", err);
@@ -180,6 +192,18 @@ int pgstore_listen(struct pgstore *s, const char *channel,
 			s->nchannels--;
 	} else if (write(s->lwake[1], "c", 1) < 0 && errno != EAGAIN) {
 		rc = -1;
+	}
+	/* notifications sent after we return must reach cb: wait for the
+	 * LISTEN, unless the database is down (it follows on reconnect) */
+	if (rc == 0) {
+		uint64_t until = pgstore_now_ms() + PGSTORE_LISTEN_WAIT_MS;
+		size_t want = s->nchannels;
+		struct timespec ts = { .tv_sec = (time_t)(until / 1000),
+			.tv_nsec = (long)(until % 1000) * 1000000 };
+
+		while (s->nlistening < want
+		       && pthread_cond_timedwait(&s->lcond, &s->llock, &ts) == 0)
+			;
 	}
 	pthread_mutex_unlock(&s->llock);
 	return rc;
