@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "delivery.h"
 #include "json.h"
@@ -118,6 +119,8 @@ static void finish(struct delivery_msg *m, const char *action,
 		e.downstream = downstream;
 		e.rules_version = d->cfg.rules_version;
 		e.note = note;
+		e.tls_version = m->tls_version;
+		e.tls_cipher = m->tls_cipher;
 		e.receive_ms = m->receive_ms;
 		e.scan_ms = m->scan_ms;
 		e.relay_ms = m->relay_start_ms ? (double)(now_ms - m->relay_start_ms) : 0;
@@ -177,15 +180,41 @@ static int subject_split(const struct iovec *iov, size_t niov, size_t *at_iov,
 	return -1;
 }
 
-/* build_headers - our X-Mxgate header, and a Subject when tagging a
- * message that has none; sets up m->iov for the Subject tag */
+/* received_tls - "Received: ... with ESMTPS (version=... cipher=...)"
+ * for a message that came over TLS; returns its length, 0 without TLS */
+static size_t received_tls(const struct delivery_msg *m, char *buf, size_t size)
+{
+	const char *host = m->d->cfg.hostname ? m->d->cfg.hostname : "mxgate";
+	char when[64];
+	struct tm tm;
+	time_t now;
+	int n;
+
+	if (m->tls_version == NULL || !m->tls_version[0])
+		return 0;
+	now = time(NULL);
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	n = snprintf(buf, size, "Received: from %.255s (%s)\r\n\tby %s (mxgate)"
+		     " with %s (version=%s cipher=%s)\r\n\tid %s; %s\r\n",
+		     m->env->helo[0] ? m->env->helo : "unknown",
+		     m->env->client_addr, host, m->proto ? m->proto : "ESMTPS",
+		     m->tls_version, m->tls_cipher ? m->tls_cipher : "",
+		     m->qid, when);
+	return n > 0 && (size_t)n < size ? (size_t)n : 0;
+}
+
+/* build_headers - Received (TLS only), our X-Mxgate header, and a Subject
+ * when tagging a message that has none; sets up m->iov for the Subject
+ * tag */
 static int build_headers(struct delivery_msg *m, int tag)
 {
 	const struct verdict *v = m->verdict;
 	size_t n, i, at_iov = 0, at_off = 0;
 	int has_subject;
 
-	n = (size_t)snprintf(m->hdr, sizeof(m->hdr),
+	n = received_tls(m, m->hdr, sizeof(m->hdr));
+	n += (size_t)snprintf(m->hdr + n, sizeof(m->hdr) - n,
 			     "X-Mxgate: %s; action=%s; score=%d; qid=%s%s",
 			     m->d->cfg.hostname ? m->d->cfg.hostname : "mxgate",
 			     action_name(v->action), v->score, m->qid,

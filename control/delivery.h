@@ -30,7 +30,10 @@
  *	tempfail	451 4.7.1.
  *
  *	Every message gets one JSON log line (msglog.h) once its reply is
- *	known. m and the iovecs it points to must stay valid until m->done
+ *	known. A message that came over STARTTLS gets a Received header
+ *	naming the protocol and cipher (like Postfix's "with ESMTPS
+ *	(version=TLSv1.3 cipher=...)"), which XFORWARD cannot carry; the
+ *	downstream writes its own Received line from XFORWARD as usual. m and the iovecs it points to must stay valid until m->done
  *	is called; done may be called from delivery_submit() itself.
  *
  *	The relay's sockets sit in an epoll instance (delivery_fd) that the
@@ -47,7 +50,8 @@
 #include "relay.h"
 
 #define DELIVERY_QID_MAX	24
-#define DELIVERY_HDR_MAX	1024	/* headers we prepend */
+#define DELIVERY_HDR_MAX	2048	/* headers we prepend (Received with TLS,
+					 * X-Mxgate, Subject) */
 
 struct delivery_config {
 	const char *quarantine_dir;	/* where quarantined mail goes */
@@ -71,7 +75,9 @@ struct delivery_msg {
 	char qid[DELIVERY_QID_MAX];
 	const struct envelope *env;
 	uint16_t client_port;
-	const char *proto;		/* "ESMTP" / "SMTP" */
+	const char *proto;		/* "ESMTP" / "SMTP", "ESMTPS" with TLS */
+	const char *tls_version;	/* "TLSv1.3"; NULL or "": no TLS */
+	const char *tls_cipher;
 	const char *mail_params;	/* " BODY=8BITMIME ..." */
 	const char *const *rcpt_params;
 	const struct verdict *verdict;

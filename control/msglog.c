@@ -67,6 +67,14 @@ void msglog_write(FILE *out, const struct msglog_entry *e)
 	put_str(f, "rules_version", e->rules_version);
 	if (e->note)
 		put_str(f, "note", e->note);
+	if (e->tls_version && e->tls_version[0]) {
+		fputs(",\"tls\":{\"version\":", f);
+		json_string(f, e->tls_version, strlen(e->tls_version));
+		fputs(",\"cipher\":", f);
+		json_string(f, e->tls_cipher ? e->tls_cipher : "",
+			    e->tls_cipher ? strlen(e->tls_cipher) : 0);
+		putc('}', f);
+	}
 	fprintf(f, ",\"ms\":{\"receive\":%.3f,\"scan\":%.3f,\"relay\":%.3f,"
 		"\"total\":%.3f}}\n", e->receive_ms, e->scan_ms, e->relay_ms,
 		e->total_ms);

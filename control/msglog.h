@@ -11,7 +11,8 @@
  *	there was one, the rule set version and timings in milliseconds
  *	(receive: first to last byte of content; scan: the engine's end of
  *	message; relay: hand-off to the downstream's reply; total: end of
- *	data to the client's reply). Lines are written whole with one
+ *	data to the client's reply), and "tls":{"version","cipher"} when
+ *	the client used STARTTLS. Lines are written whole with one
  *	fwrite so that threads sharing a log file do not interleave.
  */
 #ifndef MX_MSGLOG_H
@@ -36,6 +37,8 @@ struct msglog_entry {
 	const char *downstream;		/* downstream reply, NULL if none */
 	const char *rules_version;
 	const char *note;		/* extra explanation, NULL if none */
+	const char *tls_version;	/* "TLSv1.3"; NULL or "": plaintext */
+	const char *tls_cipher;
 	double receive_ms, scan_ms, relay_ms, total_ms;
 };
 

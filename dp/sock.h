@@ -43,6 +43,7 @@
 #define SOCK_THREADS_MAX	64
 
 struct ruleset;
+struct tls_server;
 
 struct sock_config {
 	char listen[64];		/* numeric address */
@@ -54,6 +55,7 @@ struct sock_config {
 	struct smtp_config smtp;
 	struct relay_config relay;
 	struct delivery_config delivery;
+	struct tls_server *tls;		/* NULL: no STARTTLS (tls.h) */
 	FILE *log_diag;			/* start-up and error messages */
 };
 

@@ -5,6 +5,7 @@
 #define MX_SOCK_INT_H
 
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/uio.h>
 
@@ -28,6 +29,10 @@ struct sock_conn {
 	bool delivering;	/* delivery owns dm until its done() */
 	bool msg_failed;	/* engine or memory failure: 451 at end */
 	bool pumping;		/* inside sock_conn_pump() */
+	bool tls_engaged;	/* 220 sent: the socket carries TLS */
+	bool tls_done;		/* handshake finished */
+	bool tls_shut;		/* close_notify queued */
+	struct tls_conn *tls;	/* reserved at STARTTLS (tls_sock.c) */
 	struct smtp_session sess;
 	char addr[INET6_ADDRSTRLEN];
 	uint16_t port;
@@ -52,6 +57,7 @@ struct sock_worker {
 	int epfd, lfd;
 	struct engine_worker *engine;
 	struct delivery *delivery;
+	struct tls_worker *tls;	/* NULL: no STARTTLS */
 	struct sock_conn *conns;
 	unsigned nconns;	/* in use */
 	uint64_t mem_used;	/* message bytes held */
@@ -66,5 +72,16 @@ extern const struct smtp_ops sock_smtp_ops;
 uint64_t sock_now_ms(void);
 void sock_conn_pump(struct sock_conn *c);
 void sock_msg_release(struct sock_conn *c);
+
+/* tls_sock.c */
+extern volatile sig_atomic_t sock_tls_reload_requested;
+int sock_tls_start(void *ctx);
+void sock_tls_policy(struct sock_conn *c);
+bool sock_tls_engage(struct sock_conn *c);
+int sock_tls_pump(struct sock_conn *c);
+void sock_tls_release(struct sock_conn *c);
+int sock_tls_worker_init(struct sock_worker *w);
+void sock_tls_worker_tick(struct sock_worker *w);
+void sock_tls_worker_fini(struct sock_worker *w);
 
 #endif

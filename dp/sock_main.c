@@ -9,7 +9,8 @@
  *	mxgate-filter :10025 ─▶ Postfix :10026 (docs/postfix.md has the
  *	main.cf and master.cf lines). One line of JSON per message goes to
  *	the log (standard output by default). SIGTERM and SIGINT stop it:
- *	sessions in progress are told 421, nothing accepted is lost.
+ *	sessions in progress are told 421, nothing accepted is lost. SIGHUP
+ *	reloads the TLS certificate and key (docs/tls.md).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,6 +23,8 @@
 
 #include "rules.h"
 #include "sock.h"
+#include "sock_int.h"
+#include "tls.h"
 
 #ifndef MX_DEFAULT_RULES_DIR
 #define MX_DEFAULT_RULES_DIR "/usr/share/mxgate/rules"
@@ -33,8 +36,10 @@ static volatile int stop_flag;
 /* on_signal - only set the flag (STYLE.md) */
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop_flag = 1;
+	if (sig == SIGHUP)
+		sock_tls_reload_requested = 1;
+	else
+		stop_flag = 1;
 }
 
 /* usage - what every option does, with its default */
@@ -61,9 +66,23 @@ static void usage(FILE *fp)
 "      --relay-conns N        downstream connections per thread [%d]\n"
 "      --bare-lf normalise    accept bare CR/LF in DATA as CRLF\n"
 "                             [default: refuse the message, 550 5.6.0]\n"
+"  STARTTLS (docs/tls.md; offered when --tls-cert is given):\n"
+"      --tls-cert FILE        PEM certificate chain, leaf first [none: no TLS]\n"
+"      --tls-key FILE         PEM private key, no passphrase [none]\n"
+"      --tls-ciphers LIST     TLS 1.2 ciphers [ECDHE AES-GCM/CHACHA20]\n"
+"      --tls-ciphersuites L   TLS 1.3 suites [%s]\n"
+"      --tls-min-version V    TLSv1.2 or TLSv1.3 [%s]\n"
+"      --tls-sessions N       handshakes/TLS sessions at once per thread [%d]\n"
+"      --tls-handshake-timeout S  seconds from 220 to handshake done [%d]\n"
+"      --tls-require-nets L   a.b.c.d/len,... must STARTTLS before MAIL\n"
+"                             (530 5.7.0) [none]\n"
+"                             SIGHUP reloads cert and key without dropping\n"
+"                             sessions\n"
 "  -h, --help                 this help\n",
 	MX_DEFAULT_RULES_DIR, SOCK_CONNS_DEFAULT, QUARANTINE_DIR_DEFAULT,
-	SMTP_DEF_MSG_SIZE_MAX, RELAY_CONNS_DEFAULT);
+	SMTP_DEF_MSG_SIZE_MAX, RELAY_CONNS_DEFAULT, TLS_CIPHERSUITES_DEFAULT,
+	TLS_MIN_VERSION_DEFAULT, TLS_SESSIONS_DEFAULT,
+	TLS_HANDSHAKE_TIMEOUT_DEFAULT_S);
 }
 
 /* parse_hostport - "ADDR:PORT" (or "[v6]:PORT") into its parts */
@@ -113,7 +132,9 @@ static unsigned long number(const char *opt, const char *arg, unsigned long max)
 /* main - options, rules, then run until a signal */
 int main(int argc, char **argv)
 {
-	enum { OPT_RELAY_CONNS = 256, OPT_BARE_LF };
+	enum { OPT_RELAY_CONNS = 256, OPT_BARE_LF, OPT_TLS_CERT, OPT_TLS_KEY,
+	       OPT_TLS_CIPHERS, OPT_TLS_SUITES, OPT_TLS_MIN, OPT_TLS_SESSIONS,
+	       OPT_TLS_TIMEOUT, OPT_TLS_NETS };
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "relay", required_argument, NULL, 'r' },
@@ -126,6 +147,14 @@ int main(int argc, char **argv)
 		{ "max-size", required_argument, NULL, 's' },
 		{ "relay-conns", required_argument, NULL, OPT_RELAY_CONNS },
 		{ "bare-lf", required_argument, NULL, OPT_BARE_LF },
+		{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+		{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
+		{ "tls-ciphers", required_argument, NULL, OPT_TLS_CIPHERS },
+		{ "tls-ciphersuites", required_argument, NULL, OPT_TLS_SUITES },
+		{ "tls-min-version", required_argument, NULL, OPT_TLS_MIN },
+		{ "tls-sessions", required_argument, NULL, OPT_TLS_SESSIONS },
+		{ "tls-handshake-timeout", required_argument, NULL, OPT_TLS_TIMEOUT },
+		{ "tls-require-nets", required_argument, NULL, OPT_TLS_NETS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -133,6 +162,9 @@ int main(int argc, char **argv)
 	const char *qdir = QUARANTINE_DIR_DEFAULT, *log_path = "-";
 	static char hostname[256];
 	struct sock_config cfg;
+	struct tls_config tcfg;
+	struct tls_server *tls = NULL;
+	char tls_err[512];
 	struct rules_error err;
 	struct ruleset *rs;
 	struct sigaction sa;
@@ -140,6 +172,8 @@ int main(int argc, char **argv)
 	int c, rc;
 
 	sock_config_default(&cfg);
+	tls_config_default(&tcfg);
+	cfg.smtp.timeout_tls_ms = TLS_HANDSHAKE_TIMEOUT_DEFAULT_S * 1000ull;
 	if (gethostname(hostname, sizeof(hostname) - 1) != 0 || !hostname[0])
 		snprintf(hostname, sizeof(hostname), "mxgate");
 	if (!rules_dir || !*rules_dir)
@@ -181,6 +215,31 @@ int main(int argc, char **argv)
 			cfg.smtp.bare_eol = optarg[0] == 'n' ? SMTP_BARE_EOL_NORMALISE
 					    : SMTP_BARE_EOL_REJECT;
 			break;
+		case OPT_TLS_CERT:
+			snprintf(tcfg.cert_file, sizeof(tcfg.cert_file), "%s", optarg);
+			break;
+		case OPT_TLS_KEY:
+			snprintf(tcfg.key_file, sizeof(tcfg.key_file), "%s", optarg);
+			break;
+		case OPT_TLS_CIPHERS:
+			snprintf(tcfg.ciphers, sizeof(tcfg.ciphers), "%s", optarg);
+			break;
+		case OPT_TLS_SUITES:
+			snprintf(tcfg.ciphersuites, sizeof(tcfg.ciphersuites), "%s", optarg);
+			break;
+		case OPT_TLS_MIN:
+			snprintf(tcfg.min_version, sizeof(tcfg.min_version), "%s", optarg);
+			break;
+		case OPT_TLS_SESSIONS:
+			tcfg.sessions_max = (unsigned)number("tls-sessions", optarg, 1000000);
+			break;
+		case OPT_TLS_TIMEOUT:
+			cfg.smtp.timeout_tls_ms = 1000ull * number("tls-handshake-timeout",
+								   optarg, 3600);
+			break;
+		case OPT_TLS_NETS:
+			snprintf(tcfg.require_nets, sizeof(tcfg.require_nets), "%s", optarg);
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -207,6 +266,30 @@ int main(int argc, char **argv)
 			strerror(errno));
 		return 2;
 	}
+	if (tcfg.cert_file[0] || tcfg.key_file[0]) {
+		unsigned nthreads = cfg.threads ? cfg.threads
+			: (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+
+		if (nthreads == 0)
+			nthreads = 1;
+		if (nthreads > SOCK_THREADS_MAX)
+			nthreads = SOCK_THREADS_MAX;
+		if (!tcfg.cert_file[0]) {
+			fprintf(stderr, "mxgate-filter: --tls-key needs --tls-cert\n");
+			return 2;
+		}
+		if ((tls = tls_server_new(&tcfg, nthreads, tls_err, sizeof(tls_err))) == NULL) {
+			fprintf(stderr, "mxgate-filter: TLS refused: %s\n", tls_err);
+			return 2;
+		}
+		cfg.threads = nthreads;
+		cfg.tls = tls;
+		fprintf(stderr, "mxgate-filter: STARTTLS offered with %s (%s and up)\n",
+			tcfg.cert_file, tcfg.min_version);
+	} else if (tcfg.require_nets[0]) {
+		fprintf(stderr, "mxgate-filter: --tls-require-nets needs --tls-cert\n");
+		return 2;
+	}
 	cfg.rules = rs;
 	cfg.smtp.hostname = hostname;
 	snprintf(cfg.relay.helo, sizeof(cfg.relay.helo), "%s", hostname);
@@ -221,9 +304,11 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	rc = sock_run(&cfg, &stop_flag);
+	tls_server_free(tls);
 	rules_free(rs);
 	if (log != stdout)
 		fclose(log);

@@ -160,7 +160,10 @@ static void on_msg_end(void *ctx, const struct smtp_txn *t)
 		       c->rcpt_params);
 	m->env = &c->env;
 	m->client_port = c->port;
-	m->proto = t->esmtp ? "ESMTP" : "SMTP";
+	m->proto = t->tls_version[0] ? (t->esmtp ? "ESMTPS" : "SMTPS")
+		   : t->esmtp ? "ESMTP" : "SMTP";
+	m->tls_version = t->tls_version;
+	m->tls_cipher = t->tls_cipher;
 	m->mail_params = c->mail_params;
 	m->rcpt_params = c->rcpt_params;
 	m->verdict = &c->verdict;
@@ -191,4 +194,5 @@ const struct smtp_ops sock_smtp_ops = {
 	.msg_data = on_msg_data,
 	.msg_end = on_msg_end,
 	.msg_abort = on_msg_abort,
+	.tls_start = sock_tls_start,
 };

@@ -79,6 +79,7 @@ static void conn_close(struct sock_conn *c)
 		close(c->fd);
 		c->fd = -1;
 		smtp_session_fini(&c->sess);
+		sock_tls_release(c);
 	}
 	if (!c->delivering) {
 		sock_msg_release(c);
@@ -118,6 +119,11 @@ static void pump(struct sock_conn *c)
 			conn_close(c);
 		return;
 	}
+	if (c->tls_engaged) {
+		if (sock_tls_pump(c) < 0)
+			conn_close(c);
+		return;
+	}
 	for (;;) {
 		size_t took = 0;
 
@@ -130,6 +136,12 @@ static void pump(struct sock_conn *c)
 		}
 		if (conn_write(c) < 0) {
 			conn_close(c);
+			return;
+		}
+		if (sock_tls_engage(c)) {
+			/* the 220 is out: nothing more is read in plaintext */
+			if (sock_tls_pump(c) < 0)
+				conn_close(c);
 			return;
 		}
 		if (smtp_session_closing(&c->sess)) {
@@ -243,6 +255,7 @@ static void accept_all(struct sock_worker *w)
 			w->nconns--;
 			continue;
 		}
+		sock_tls_policy(c);
 		memset(&ev, 0, sizeof(ev));
 		ev.events = EPOLLOUT;
 		ev.data.ptr = c;
@@ -348,6 +361,7 @@ static void worker_events(struct sock_worker *w, uint64_t *next_tick)
 			sock_conn_pump(p);
 	}
 	delivery_run(w->delivery, w->now_ms);
+	sock_tls_worker_tick(w);
 	if (w->now_ms >= *next_tick) {
 		tick(w);
 		*next_tick = w->now_ms + SOCK_TICK_MS;
@@ -425,13 +439,14 @@ static int worker_init(struct sock_worker *w, const struct sock_config *cfg)
 		return -1;
 	for (unsigned i = 0; i < cfg->max_conns; i++)
 		w->conns[i].fd = -1;
-	return 0;
+	return sock_tls_worker_init(w);
 }
 
 /* worker_fini - release what worker_init made */
 static void worker_fini(struct sock_worker *w)
 {
 	delivery_free(w->delivery);
+	sock_tls_worker_fini(w);
 	engine_worker_free(w->engine);
 	free(w->conns);
 	if (w->epfd >= 0)
