@@ -218,8 +218,11 @@ static int start_server(struct pgserver *ps, char *err, size_t errlen)
 	snprintf(pg_ctl, sizeof(pg_ctl), "%s/pg_ctl", ps->bindir);
 	snprintf(log, sizeof(log), "%s/server.log", ps->datadir);
 	snprintf(wait_s, sizeof(wait_s), "%d", PGSERVER_START_WAIT_S);
-	if (run_cmd(ps, status_argv, 1, err, errlen) == 0)
-		return 0;		/* adopt the running server */
+	/* adopt a running server; pg_ctl status alone would also take a
+	 * killed postmaster that is not yet reaped for a live one */
+	if (run_cmd(ps, status_argv, 1, err, errlen) == 0
+	    && PQping(ps->conninfo) == PQPING_OK)
+		return 0;
 	for (i = 0; i < PGSERVER_START_TRIES; i++) {
 		if (run_cmd(ps, start_argv, 0, err, errlen) == 0)
 			return 0;

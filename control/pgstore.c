@@ -166,7 +166,7 @@ int pgstore_quarantine_put(struct pgstore *s, const char *qid,
 		" coalesce($3::jsonb->'rcpt', '[]'))))";
 	char options[64], *msg;
 	const char *vals[4];
-	int lens[4] = { 0, 0, 0, 0 }, fmts[4] = { 0, 0, 0, 1 }, rc = -1;
+	int lens[4] = { 0, 0, 0, 0 }, fmts[4] = { 0, 0, 0, 1 }, rc = -1, attempt;
 	size_t total = 0, at = 0, i;
 	PGresult *r;
 	PGconn *c;
@@ -193,25 +193,36 @@ int pgstore_quarantine_put(struct pgstore *s, const char *qid,
 	snprintf(options, sizeof(options), "-c statement_timeout=%u",
 		 s->cfg.quarantine_timeout_ms);
 	pthread_mutex_lock(&s->qconn.lock);
-	if ((c = pgstore_conn_get(s, &s->qconn, options, err, errlen)) == NULL)
-		goto out;
-	r = pgstore_exec_timed(c, sql, 4, vals, lens, fmts, 0,
-			       (int)s->cfg.quarantine_timeout_ms);
-	if (r == NULL) {
-		snprintf(err, errlen, "quarantine %s in PostgreSQL: no answer"
-			 " within %u ms: %s", qid, s->cfg.quarantine_timeout_ms,
-			 PQerrorMessage(c));
-		pgstore_conn_failed(&s->qconn);
-	} else if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		snprintf(err, errlen, "quarantine %s in PostgreSQL: %s", qid,
-			 PQresultErrorMessage(r));
-		if (PQstatus(c) != CONNECTION_OK)
+	for (attempt = 0; attempt < 2 && rc < 0; attempt++) {
+		/* a connection from before a server restart fails at once:
+		 * one more try on a fresh one, not a 451 */
+		int reused = s->qconn.pg != NULL;
+
+		if ((c = pgstore_conn_get(s, &s->qconn, options, err, errlen)) == NULL)
+			break;
+		r = pgstore_exec_timed(c, sql, 4, vals, lens, fmts, 0,
+				       (int)s->cfg.quarantine_timeout_ms);
+		if (r && PQresultStatus(r) == PGRES_COMMAND_OK) {
+			rc = 0;
+		} else if (r && PQstatus(c) == CONNECTION_OK) {
+			snprintf(err, errlen, "quarantine %s in PostgreSQL: %s", qid,
+				 PQresultErrorMessage(r));
+			PQclear(r);
+			break;
+		} else {
+			int lost = PQstatus(c) != CONNECTION_OK;
+
+			snprintf(err, errlen, "quarantine %s in PostgreSQL: %s%s",
+				 qid, lost ? "connection lost: " : "no answer in time",
+				 lost ? PQerrorMessage(c) : "");
 			pgstore_conn_failed(&s->qconn);
-	} else {
-		rc = 0;
+			if (reused && lost)
+				s->qconn.retry_at_ms = 0;
+			else
+				attempt = 2;
+		}
+		PQclear(r);
 	}
-	PQclear(r);
-out:
 	pthread_mutex_unlock(&s->qconn.lock);
 	free(msg);
 	return rc;
