@@ -93,6 +93,8 @@ static void open_rules(struct ctlplane *cp)
 	struct rulesmgr_hooks rh;
 	char err[256];
 
+	if (cp->hooks.rules_swap == NULL)
+		return;		/* the daemon may hand one over later */
 	rulesmgr_config_default(&rc);
 	rc.daemon = cp->cfg.daemon;
 	rc.state_dir = cp->state_dir;
@@ -105,6 +107,7 @@ static void open_rules(struct ctlplane *cp)
 	if ((cp->rules = rulesmgr_new(&rc, &rh, cp->store, err, sizeof(err))) == NULL)
 		fprintf(stderr, "%s: rules manager not available: %s\n",
 			cp->cfg.daemon, err);
+	cp->own_rules = cp->rules != NULL;
 #else
 	(void)cp;
 #endif
@@ -173,7 +176,7 @@ void ctlplane_stop(struct ctlplane *cp)
 		return;
 	mgmt_stop(cp->mgmt);
 #ifdef MX_HAVE_RULESMGR
-	if (cp->rules)
+	if (cp->rules && cp->own_rules)
 		rulesmgr_free(cp->rules);
 #endif
 	if (cp->store)
@@ -186,6 +189,14 @@ void ctlplane_stop(struct ctlplane *cp)
 struct pgstore *ctlplane_store(struct ctlplane *cp)
 {
 	return cp ? cp->store : NULL;
+}
+
+/* ctlplane_set_rules - the daemon's own rules manager, for the API */
+void ctlplane_set_rules(struct ctlplane *cp, struct rulesmgr *rm)
+{
+	if (cp == NULL || cp->own_rules)
+		return;
+	__atomic_store_n(&cp->rules, rm, __ATOMIC_RELEASE);
 }
 
 /* ctlplane_rules_version - the running rule set version */

@@ -7,6 +7,7 @@
  *			size_t errlen);
  *	void ctlplane_stop(struct ctlplane *cp);
  *	struct pgstore *ctlplane_store(struct ctlplane *cp);
+ *	void ctlplane_set_rules(struct ctlplane *cp, struct rulesmgr *rm);
  *	const char *ctlplane_rules_version(struct ctlplane *cp);
  *
  * DESCRIPTION
@@ -32,6 +33,11 @@
  *
  *	ctlplane_store() gives the store to delivery (quarantine, message
  *	log); NULL when none is configured or it failed to open.
+ *
+ *	The rules manager: a daemon that makes its own (mxgate-filter's
+ *	dp/rules_sock.c) hands it over with ctlplane_set_rules() and frees
+ *	it itself after ctlplane_stop(); otherwise, when the rules_swap hook
+ *	is given, ctlplane_start() makes one (with the store) and frees it.
  *
  * CONFIGURATION (keys; defaults in brackets)
  *	mgmt_listen	ADDR:PORT of the HTTPS port [127.0.0.1:8445];
@@ -62,6 +68,7 @@
 
 struct pgstore;
 struct ruleset;
+struct rulesmgr;
 
 /* One worker (lcore or socket-mode thread) as the API reports it. */
 struct ctlplane_core_stats {
@@ -133,6 +140,7 @@ struct ctlplane *ctlplane_start(const struct ctlplane_config *cfg,
 				size_t errlen);
 void ctlplane_stop(struct ctlplane *cp);
 struct pgstore *ctlplane_store(struct ctlplane *cp);
+void ctlplane_set_rules(struct ctlplane *cp, struct rulesmgr *rm);
 const char *ctlplane_rules_version(struct ctlplane *cp);
 
 #endif

@@ -88,6 +88,7 @@ struct ctlplane {
 	struct ctlplane_hooks hooks;
 	struct pgstore *store;
 	struct rulesmgr *rules;
+	int own_rules;			/* made here: freed here */
 	struct mgmt *mgmt;
 	uint64_t start_ms;		/* wall clock, Unix ms */
 	char state_dir[MGMT_PATH_MAX];

@@ -43,6 +43,7 @@
 #define SOCK_THREADS_MAX	64
 
 struct ruleset;
+struct ctlplane_core_stats;
 struct tls_server;
 
 struct sock_config {
@@ -56,6 +57,8 @@ struct sock_config {
 	struct relay_config relay;
 	struct delivery_config delivery;
 	struct tls_server *tls;		/* NULL: no STARTTLS (tls.h) */
+	struct ctlplane_core_stats *stats; /* NULL, or one per thread, written
+					 * only by that thread (ctlplane.h) */
 	FILE *log_diag;			/* start-up and error messages */
 };
 

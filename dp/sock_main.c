@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ctlplane.h"
 #include "rules.h"
 #include "sock.h"
 #include "sock_int.h"
@@ -78,6 +79,19 @@ static void usage(FILE *fp)
 "                             (530 5.7.0) [none]\n"
 "                             SIGHUP reloads cert and key without dropping\n"
 "                             sessions\n"
+"  Management (docs/operations.md, Management API):\n"
+"      --mgmt-listen ADDR:PORT  HTTPS API and /metrics, 'off' for none\n"
+"                             [" CTLPLANE_MGMT_LISTEN_DEFAULT "]\n"
+"      --mgmt-cert FILE       PEM certificate [self-signed, made at first\n"
+"                             start in the state dir: mgmt-cert.pem]\n"
+"      --mgmt-key FILE        PEM private key [state dir: mgmt-key.pem]\n"
+"      --mgmt-tokens FILE     hashed bearer tokens (`mxgate token add`)\n"
+"                             [state dir: tokens]\n"
+"                             state dir: --state-dir [" CTLPLANE_STATE_DIR_DEFAULT "]\n"
+"      --db CONNINFO          PostgreSQL store (libpq conninfo), 'private'\n"
+"                             for a private server in the state dir\n"
+"                             [none: local quarantine, no message search]\n"
+"      --node NAME            this gateway in the store [host name]\n"
 "  -h, --help                 this help\n",
 	MX_DEFAULT_RULES_DIR, SOCK_CONNS_DEFAULT, QUARANTINE_DIR_DEFAULT,
 	SMTP_DEF_MSG_SIZE_MAX, RELAY_CONNS_DEFAULT, TLS_CIPHERSUITES_DEFAULT,
@@ -129,9 +143,89 @@ static unsigned long number(const char *opt, const char *arg, unsigned long max)
 	return v;
 }
 
+/* filter_core_stats - ctlplane hook: each thread's counters */
+static unsigned filter_core_stats(void *ctx, struct ctlplane_core_stats *out,
+				  unsigned max)
+{
+	const struct sock_config *cfg = ctx;
+	unsigned n = cfg->threads < max ? cfg->threads : max;
+
+	for (unsigned i = 0; i < n; i++) {
+		out[i] = cfg->stats[i];
+		metrics_hist_read(&cfg->stats[i].scan_ms, &out[i].scan_ms);
+		metrics_hist_read(&cfg->stats[i].total_ms, &out[i].total_ms);
+		out[i].core = i;
+	}
+	return n;
+}
+
+/* filter_relay_state - ctlplane hook: the downstream's address */
+static void filter_relay_state(void *ctx, struct ctlplane_relay_state *out)
+{
+	const struct sock_config *cfg = ctx;
+
+	snprintf(out->addr, sizeof(out->addr), "%s:%u", cfg->relay.host,
+		 cfg->relay.port);
+	out->reachable = -1;	/* each thread's relay pool knows; not kept */
+}
+
+static struct ctlplane_hooks filter_hooks = {
+	.core_stats = filter_core_stats,
+	.relay_state = filter_relay_state,
+};
+
+/* filter_ctlplane - what the control plane needs to know of us */
+static int filter_ctlplane(struct ctlplane_config *cc, struct sock_config *cfg,
+			   const char *rules_dir, const struct ruleset *rs,
+			   const char *qdir, const char *hostname,
+			   const char *state_dir)
+{
+	static char relay[80], threads[16];
+	static const char *kv[2 * CTLPLANE_CONFIG_KEYS_MAX + 1];
+	unsigned n = 0;
+
+	if (cfg->threads == 0)
+		cfg->threads = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	if (cfg->threads == 0)
+		cfg->threads = 1;
+	if (cfg->threads > SOCK_THREADS_MAX)
+		cfg->threads = SOCK_THREADS_MAX;
+	if ((cfg->stats = calloc(cfg->threads, sizeof(*cfg->stats))) == NULL)
+		return -1;
+	filter_hooks.ctx = cfg;
+	snprintf(relay, sizeof(relay), "%s:%u", cfg->relay.host, cfg->relay.port);
+	snprintf(threads, sizeof(threads), "%u", cfg->threads);
+	kv[n++] = "listen"; kv[n++] = cfg->listen;
+	kv[n++] = "relay"; kv[n++] = relay;
+	kv[n++] = "rules"; kv[n++] = rules_dir;
+	kv[n++] = "threads"; kv[n++] = threads;
+	kv[n++] = "quarantine"; kv[n++] = qdir;
+	kv[n++] = "hostname"; kv[n++] = hostname;
+	kv[n++] = "db"; kv[n++] = !cc->store ? "none" : cc->pg_conninfo ? "(conninfo)" : "private";
+	kv[n] = NULL;
+	cc->daemon = "mxgate-filter";
+#ifdef MX_VERSION
+	cc->version = MX_VERSION;
+#endif
+	if (state_dir)
+		cc->state_dir = state_dir;
+	cc->rules_dir = rules_dir;
+	cc->rules = rs;
+	cc->rules_version = rules_version(rs);
+	cc->quarantine_dir = qdir;
+	cc->relay_host = cfg->relay.host;
+	cc->relay_port = cfg->relay.port;
+	cc->relay_helo = hostname;
+	cc->workers = cfg->threads;
+	cc->config_kv = kv;
+	return 0;
+}
+
 /* main - options, rules, then run until a signal */
 int main(int argc, char **argv)
 {
+	enum { OPT_MGMT_LISTEN = 400, OPT_MGMT_CERT, OPT_MGMT_KEY, OPT_MGMT_TOKENS,
+	       OPT_DB, OPT_NODE };
 	enum { OPT_RELAY_CONNS = 256, OPT_BARE_LF, OPT_TLS_CERT, OPT_TLS_KEY,
 	       OPT_TLS_CIPHERS, OPT_TLS_SUITES, OPT_TLS_MIN, OPT_TLS_SESSIONS,
 	       OPT_TLS_TIMEOUT, OPT_TLS_NETS };
@@ -155,6 +249,12 @@ int main(int argc, char **argv)
 		{ "tls-sessions", required_argument, NULL, OPT_TLS_SESSIONS },
 		{ "tls-handshake-timeout", required_argument, NULL, OPT_TLS_TIMEOUT },
 		{ "tls-require-nets", required_argument, NULL, OPT_TLS_NETS },
+		{ "mgmt-listen", required_argument, NULL, OPT_MGMT_LISTEN },
+		{ "mgmt-cert", required_argument, NULL, OPT_MGMT_CERT },
+		{ "mgmt-key", required_argument, NULL, OPT_MGMT_KEY },
+		{ "mgmt-tokens", required_argument, NULL, OPT_MGMT_TOKENS },
+		{ "db", required_argument, NULL, OPT_DB },
+		{ "node", required_argument, NULL, OPT_NODE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -162,6 +262,9 @@ int main(int argc, char **argv)
 	const char *qdir = QUARANTINE_DIR_DEFAULT, *log_path = "-";
 	static char hostname[256];
 	struct sock_config cfg;
+	struct ctlplane_config ccfg;
+	struct ctlplane *cp = NULL;
+	char cp_err[512];
 	struct tls_config tcfg;
 	struct tls_server *tls = NULL;
 	char tls_err[512];
@@ -172,6 +275,7 @@ int main(int argc, char **argv)
 	int c, rc;
 
 	sock_config_default(&cfg);
+	ctlplane_config_default(&ccfg);
 	tls_config_default(&tcfg);
 	cfg.smtp.timeout_tls_ms = TLS_HANDSHAKE_TIMEOUT_DEFAULT_S * 1000ull;
 	if (gethostname(hostname, sizeof(hostname) - 1) != 0 || !hostname[0])
@@ -240,6 +344,15 @@ int main(int argc, char **argv)
 		case OPT_TLS_NETS:
 			snprintf(tcfg.require_nets, sizeof(tcfg.require_nets), "%s", optarg);
 			break;
+		case OPT_MGMT_LISTEN: ccfg.mgmt_listen = optarg; break;
+		case OPT_MGMT_CERT: ccfg.mgmt_cert = optarg; break;
+		case OPT_MGMT_KEY: ccfg.mgmt_key = optarg; break;
+		case OPT_MGMT_TOKENS: ccfg.mgmt_tokens = optarg; break;
+		case OPT_DB:
+			ccfg.store = 1;
+			ccfg.pg_conninfo = strcmp(optarg, "private") ? optarg : NULL;
+			break;
+		case OPT_NODE: ccfg.node = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -307,7 +420,13 @@ int main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (filter_ctlplane(&ccfg, &cfg, rules_dir, rs, qdir, hostname, NULL) < 0
+	    || (cp = ctlplane_start(&ccfg, &filter_hooks, cp_err, sizeof(cp_err))) == NULL) {
+		fprintf(stderr, "mxgate-filter: control plane: %s\n", cp_err);
+		return 2;
+	}
 	rc = sock_run(&cfg, &stop_flag);
+	ctlplane_stop(cp);
 	tls_server_free(tls);
 	rules_free(rs);
 	if (log != stdout)

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctlplane.h"
 #include "handoff.h"
 #include "sock_int.h"
 
@@ -117,13 +118,48 @@ static int on_msg_data(void *ctx, const uint8_t *buf, size_t len)
 	return 0;
 }
 
+/* sock_msg_count - the thread's counters and latency histograms */
+static void sock_msg_count(struct sock_conn *c, const struct delivery_msg *m,
+			   const struct delivery_reply *r)
+{
+	struct ctlplane_core_stats *st;
+
+	if (c->w->cfg->stats == NULL)
+		return;
+	st = &c->w->cfg->stats[c->w->id];
+	st->messages++;
+	st->msg_bytes += m->size;
+	if (r->code / 100 == 4)
+		st->msg_tempfail++;
+	else if (m->verdict->action == ACT_PASS)
+		st->msg_pass++;
+	else if (m->verdict->action == ACT_TAG)
+		st->msg_tag++;
+	else if (m->verdict->action == ACT_QUARANTINE)
+		st->msg_quarantine++;
+	else if (m->verdict->action == ACT_DISCARD)
+		st->msg_discard++;
+	else if (m->verdict->action == ACT_TEMPFAIL)
+		st->msg_tempfail++;
+	else
+		st->msg_reject++;
+	if (r->code / 100 == 2)
+		st->msg_delivered++;
+	else if (r->code / 100 == 4)
+		st->replies_4xx++;
+	else if (r->code / 100 == 5)
+		st->replies_5xx++;
+	metrics_hist_observe(&st->scan_ms, m->scan_ms);
+	metrics_hist_observe(&st->total_ms, (double)(sock_now_ms() - m->end_ms));
+}
+
 /* on_delivered - delivery's verdict on the handed-over message */
 static void on_delivered(void *ctx, struct delivery_msg *m,
 			 const struct delivery_reply *r)
 {
 	struct sock_conn *c = ctx;
 
-	(void)m;
+	sock_msg_count(c, m, r);
 	c->delivering = false;
 	if (c->fd >= 0) {
 		/* -1 means the session gave up waiting (timeout/disconnect):

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctlplane.h"
 #include "evwatch.h"
 #include "netaddr.h"
 #include "sock_int.h"
@@ -85,6 +86,8 @@ static void conn_close(struct sock_conn *c)
 		sock_msg_release(c);
 		c->in_use = false;
 		c->w->nconns--;
+		if (c->w->cfg->stats)
+			c->w->cfg->stats[c->w->id].conns = c->w->nconns;
 	}
 }
 
@@ -225,6 +228,8 @@ static void accept_all(struct sock_worker *w)
 				"421 4.3.2 too many connections, try again later\r\n";
 			if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 				(void)0;	/* nothing more to tell it */
+			if (w->cfg->stats)
+				w->cfg->stats[w->id].sessions_refused++;
 			close(fd);
 			continue;
 		}
@@ -248,6 +253,10 @@ static void accept_all(struct sock_worker *w)
 		memset(&c->verdict, 0, sizeof(c->verdict));
 		c->em = NULL;
 		w->nconns++;
+		if (w->cfg->stats) {
+			w->cfg->stats[w->id].sessions++;
+			w->cfg->stats[w->id].conns = w->nconns;
+		}
 		if (smtp_session_init(&c->sess, &w->cfg->smtp, &sock_smtp_ops, c,
 				      c->addr, c->port, w->now_ms) < 0) {
 			close(fd);
