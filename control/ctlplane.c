@@ -25,7 +25,7 @@ void ctlplane_config_default(struct ctlplane_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->daemon = "mxgate";
 	cfg->version = "unknown";
-	cfg->mgmt_listen = CTLPLANE_MGMT_LISTEN_DEFAULT;
+	cfg->mgmt_listen = NULL;	/* the default, and not fatal when taken */
 	cfg->state_dir = CTLPLANE_STATE_DIR_DEFAULT;
 }
 
@@ -160,8 +160,14 @@ struct ctlplane *ctlplane_start(const struct ctlplane_config *cfg,
 	open_rules(cp);
 	if (strcmp(cp->listen, "off") != 0
 	    && (cp->mgmt = mgmt_start(cp, err, errlen)) == NULL) {
-		ctlplane_stop(cp);
-		return NULL;
+		if (cfg->mgmt_listen && *cfg->mgmt_listen) {
+			ctlplane_stop(cp);
+			return NULL;
+		}
+		/* Only the default address: another daemon (a test's, a second
+		 * gateway on this host) may hold it; mail must still flow. */
+		fprintf(stderr, "%s: management port not started: %s\n",
+			cp->cfg.daemon, err);
 	}
 	if (cp->mgmt)
 		fprintf(stderr, "%s: management port https://%s (tokens %s)\n",

@@ -41,7 +41,9 @@
  *
  * CONFIGURATION (keys; defaults in brackets)
  *	mgmt_listen	ADDR:PORT of the HTTPS port [127.0.0.1:8445];
- *			"off" disables it.
+ *			"off" disables it. When the default cannot be bound
+ *			the daemon says so and runs without the port; a
+ *			configured address that cannot be bound is fatal.
  *	mgmt_cert, mgmt_key	PEM files [self-signed, made at first start
  *			in state_dir: mgmt-cert.pem, mgmt-key.pem, mode 0600]
  *	mgmt_tokens	file of hashed bearer tokens [state_dir/tokens]
@@ -110,7 +112,8 @@ struct ctlplane_hooks {
 struct ctlplane_config {
 	const char *daemon;		/* "mxgate-dp", "mxgate-filter" */
 	const char *version;		/* program version */
-	const char *mgmt_listen;	/* NULL: CTLPLANE_MGMT_LISTEN_DEFAULT */
+	const char *mgmt_listen;	/* NULL: CTLPLANE_MGMT_LISTEN_DEFAULT,
+					 * not fatal when it is taken */
 	const char *mgmt_cert;		/* NULL: self-signed in state_dir */
 	const char *mgmt_key;
 	const char *mgmt_tokens;	/* NULL: state_dir/tokens */
