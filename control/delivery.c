@@ -14,6 +14,7 @@
 #include "delivery.h"
 #include "json.h"
 #include "msglog.h"
+#include "pgstore.h"
 #include "quarantine.h"
 
 struct delivery {
@@ -104,7 +105,7 @@ static void finish(struct delivery_msg *m, const char *action,
 	if (!r->enhanced[0])	/* a downstream without enhanced codes */
 		snprintf(r->enhanced, sizeof(r->enhanced), "%d.0.0", r->code / 100);
 
-	if (d->cfg.log) {
+	if (d->cfg.log || d->cfg.store) {
 		struct msglog_entry e;
 
 		memset(&e, 0, sizeof(e));
@@ -125,7 +126,10 @@ static void finish(struct delivery_msg *m, const char *action,
 		e.scan_ms = m->scan_ms;
 		e.relay_ms = m->relay_start_ms ? (double)(now_ms - m->relay_start_ms) : 0;
 		e.total_ms = (double)(now_ms - m->end_ms);
-		msglog_write(d->cfg.log, &e);
+		if (d->cfg.log)
+			msglog_write(d->cfg.log, &e);
+		if (d->cfg.store)	/* queued: never waits for the database */
+			pgstore_log(d->cfg.store, &e);
 	}
 	free(m->iov);
 	m->iov = NULL;
@@ -367,8 +371,11 @@ static void do_quarantine(struct delivery *d, struct delivery_msg *m,
 	json_verdict(f, m->verdict, NULL, 0);
 	fputs("}", f);
 	fclose(f);
-	if (quarantine_store(d->cfg.quarantine_dir, m->qid, meta, m->body,
-			     m->nbody, err, sizeof(err)) < 0) {
+	if ((d->cfg.store
+	     ? pgstore_quarantine_put(d->cfg.store, m->qid, meta, m->body,
+				      m->nbody, err, sizeof(err))
+	     : quarantine_store(d->cfg.quarantine_dir, m->qid, meta, m->body,
+				m->nbody, err, sizeof(err))) < 0) {
 		set_reply(&r, 451, "4.3.0", "cannot quarantine now, try again later");
 		finish(m, "tempfail", &r, NULL, err, now_ms);
 	} else {

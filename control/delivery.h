@@ -23,7 +23,8 @@
  *			message 451 (the client retries: a duplicate for the
  *			others, never a loss); permanent refusals of some are
  *			logged and the message is answered 250 (docs/adr/0003).
- *	quarantine	stored durably (quarantine.h) before the 250; a
+ *	quarantine	stored durably (quarantine.h, or in PostgreSQL with
+ *			cfg->store: pgstore.h) before the 250; a
  *			failure to store gives 451 4.3.0.
  *	discard		250, not relayed, logged.
  *	reject		550 5.7.1 with the verdict's reply text.
@@ -53,11 +54,17 @@
 #define DELIVERY_HDR_MAX	2048	/* headers we prepend (Received with TLS,
 					 * X-Mxgate, Subject) */
 
+struct pgstore;
+
 struct delivery_config {
 	const char *quarantine_dir;	/* where quarantined mail goes */
 	FILE *log;			/* JSON lines; NULL: no log */
 	const char *rules_version;
 	const char *hostname;		/* in our X-Mxgate header */
+	struct pgstore *store;		/* PostgreSQL (pgstore.h): every log
+					 * row also goes there, quarantine
+					 * goes there instead of
+					 * quarantine_dir; NULL: files only */
 };
 
 struct delivery_reply {

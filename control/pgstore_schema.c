@@ -104,6 +104,9 @@ static const struct migration migrations[] = {
 	  "CREATE INDEX message_log_sender ON message_log (lower(sender));"
 	  "CREATE INDEX message_log_recipients ON message_log USING gin (recipients);"
 	  "CREATE INDEX audit_log_time ON audit_log (at DESC);" },
+	{ 4, "message_log_tls",
+	  "ALTER TABLE message_log ADD COLUMN tls_version text,"
+	  "  ADD COLUMN tls_cipher text;" },
 };
 
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))

@@ -43,18 +43,21 @@ static const char insert_sql[] =
 	"INSERT INTO message_log (logged_at, node, qid, client_addr,"
 	" client_port, client_name, helo, sender, recipients, size, action,"
 	" score, rules, policy, reply_code, reply, downstream, rules_version,"
-	" note, receive_ms, scan_ms, relay_ms, total_ms)"
+	" note, tls_version, tls_cipher, receive_ms, scan_ms, relay_ms,"
+	" total_ms)"
 	" SELECT to_timestamp(r.t_ms / 1000.0), r.node, r.qid, r.client_addr,"
 	" r.client_port, r.client_name, r.helo, r.sender,"
 	" coalesce(r.recipients, '{}'), r.size, r.action, r.score,"
 	" coalesce(r.rules, '[]'), r.policy, r.reply_code, r.reply,"
-	" r.downstream, r.rules_version, r.note, r.receive_ms, r.scan_ms,"
+	" r.downstream, r.rules_version, r.note, nullif(r.tls_version, ''),"
+	" nullif(r.tls_cipher, ''), r.receive_ms, r.scan_ms,"
 	" r.relay_ms, r.total_ms"
 	" FROM jsonb_to_recordset($1::jsonb) AS r(t_ms bigint, node text,"
 	" qid text, client_addr text, client_port integer, client_name text,"
 	" helo text, sender text, recipients text[], size bigint, action text,"
 	" score integer, rules jsonb, policy text, reply_code integer,"
 	" reply text, downstream text, rules_version text, note text,"
+	" tls_version text, tls_cipher text,"
 	" receive_ms double precision, scan_ms double precision,"
 	" relay_ms double precision, total_ms double precision)"
 	" ON CONFLICT (node, qid) DO NOTHING";
@@ -117,6 +120,8 @@ static char *serialise(const struct pgstore *s, const struct msglog_entry *e)
 	put_str(f, "downstream", e->downstream);
 	put_str(f, "rules_version", e->rules_version);
 	put_str(f, "note", e->note);
+	put_str(f, "tls_version", e->tls_version);
+	put_str(f, "tls_cipher", e->tls_cipher);
 	put_ms(f, "receive_ms", e->receive_ms);
 	put_ms(f, "scan_ms", e->scan_ms);
 	put_ms(f, "relay_ms", e->relay_ms);
