@@ -148,12 +148,9 @@ struct ctlplane *ctlplane_start(const struct ctlplane_config *cfg,
 	snprintf(cp->rules_version, sizeof(cp->rules_version), "%s",
 		 cfg->rules_version ? cfg->rules_version : "");
 	if ((!cfg->mgmt_cert || !cfg->mgmt_tokens) && mkdir(cp->state_dir, 0700) < 0
-	    && errno != EEXIST) {
-		snprintf(err, errlen, "create state directory %s: %s", cp->state_dir,
-			 strerror(errno));
-		free(cp);
-		return NULL;
-	}
+	    && errno != EEXIST)	/* what needs it fails later, saying what */
+		fprintf(stderr, "%s: create state directory %s: %s\n", cp->cfg.daemon,
+			cp->state_dir, strerror(errno));
 	config_list(cp);
 	if (cfg->store)
 		open_store(cp);
