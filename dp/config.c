@@ -172,6 +172,12 @@ static int key_rules(struct dpconf *cf, const char *s)
     return (parse_str(cf->rules, s));
 }
 
+/* key_sender_filter - sender filter configuration file */
+static int key_sender_filter(struct dpconf *cf, const char *s)
+{
+    return (parse_str(cf->sender_filter, s));
+}
+
 /* key_quarantine - quarantine directory */
 static int key_quarantine(struct dpconf *cf, const char *s)
 {
@@ -279,6 +285,7 @@ static const struct dpconf_key dpconf_keys[] = {
     {"log", key_log, "FILE", "JSON message log, - for stdout (-)"},
     {"hostname", key_hostname, "NAME", "name in the greeting and X-Mxgate header (host name)"},
     {"smtp_sessions", key_smtp_sessions, "N", "SMTP session slots per lcore, preallocated (1024)"},
+    {"sender_filter", key_sender_filter, "FILE", "sender filter configuration, docs/sender-filter.md (none)"},
     {"msg_chunks", key_msg_chunks, "N", "16 KB message buffer chunks shared by the lcores (4096)"},
     {0, 0, 0, 0},
 };

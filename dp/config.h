@@ -98,6 +98,7 @@ struct dpconf {
     char hostname[DPCONF_STR_MAX];	/* greeting and headers, empty: host name */
     uint32_t smtp_sessions;	/* session slots per lcore */
     uint32_t msg_chunks;	/* message chunks, shared by the lcores */
+    char sender_filter[DPCONF_STR_MAX];	/* docs/sender-filter.md, empty: off */
 };
 
 extern void dpconf_defaults(struct dpconf *);

@@ -130,6 +130,8 @@ struct dp_lcore_params {
      * non-zero while something is left (the app bounds the wait). */
     unsigned (*app_drain) (void *app_ctx, uint64_t now_us);
     void   *app_ctx;
+    /* Sender filter at SYN (TCP_FILTER_*), called with app_ctx. NULL: none. */
+    int     (*syn_filter) (void *app_ctx, uint32_t saddr, uint16_t sport);
 };
 
 struct dp_lcore {
@@ -164,6 +166,7 @@ struct dp_lcore {
     unsigned (*app_poll) (void *app_ctx, uint64_t now_us);
     unsigned (*app_drain) (void *app_ctx, uint64_t now_us);
     void   *app_ctx;
+    int     (*syn_filter) (void *app_ctx, uint32_t saddr, uint16_t sport);
     struct rte_ring *tx_capture;	/* DP_NO_PORT only: transmitted frames */
 
     struct arp_cache arp;

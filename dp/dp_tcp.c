@@ -62,11 +62,19 @@ static void dptcp_tx_send(void *ctx, void *buf, uint32_t saddr, uint32_t daddr,
     ip_output(lc, m, saddr, daddr, IPPROTO_TCP);
 }
 
+/* dptcp_syn_filter - the application's sender filter at SYN */
+static int dptcp_syn_filter(void *ctx, uint32_t saddr, uint16_t sport)
+{
+    struct dp_lcore *lc = ctx;
+
+    return (lc->syn_filter(lc->app_ctx, saddr, sport));
+}
+
 /* dptcp_lower_ops - the ops TCP is created with on this lcore */
 void    dptcp_lower_ops(struct dp_lcore *lc, struct tcp_lower_ops *ops)
 {
     ops->ctx = lc;
     ops->tx_alloc = dptcp_tx_alloc;
     ops->tx_send = dptcp_tx_send;
-    ops->syn_filter = 0;
+    ops->syn_filter = lc->syn_filter ? dptcp_syn_filter : 0;
 }

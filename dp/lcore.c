@@ -96,6 +96,7 @@ int     dp_lcore_setup(struct dp_lcore *lc, const struct dp_lcore_params *p)
     lc->app_poll = p->app_poll;
     lc->app_drain = p->app_drain;
     lc->app_ctx = p->app_ctx;
+    lc->syn_filter = p->syn_filter;
     arp_cache_init(&lc->arp);
 
     tc.mem_alloc = dp_mem_alloc;

@@ -44,6 +44,7 @@
 #include "config.h"
 #include "dp.h"
 #include "smtp_app.h"
+#include "sfilter_hooks.h"
 
 #define DP_POOL_NAME		"mxgate_mbufs"
 #define DP_RING_NAME_FMT	"mxgate_steer_%u"
@@ -291,6 +292,7 @@ int     main(int argc, char **argv)
 	    p.app_poll = smtpdp_poll;
 	    p.app_drain = smtpdp_drain;
 	    p.app_ctx = smtpctl_lcore(smtp, i);
+	    p.syn_filter = sfilter_dp_syn;
 	}
 	z->lcore_id[i] = lcore;
 	if (dp_lcore_setup(&lcs[i], &p) < 0)

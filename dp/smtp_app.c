@@ -42,6 +42,7 @@
 #include <rte_malloc.h>
 
 #include "smtp_app.h"
+#include "sfilter_hooks.h"
 
 #define US_PER_MS	1000
 #define REPLY_CODE_LEN	3	/* "250" */
@@ -139,6 +140,7 @@ static void conn_finish(struct smtpdp_conn *s)
 		s->live = false;
 		smtp_session_fini(&s->sess);
 	}
+	sfilter_dp_close(s);
 	if (c) {
 		s->c = NULL;
 		tcp_close(c);	/* FIN after the replies already queued */
@@ -197,6 +199,13 @@ static void pump(struct smtpdp_conn *s)
 	const uint8_t *p;
 	int all_out = 1;
 
+	switch (sfilter_dp_gate(s)) {
+	case SFILTER_HOOK_WAIT:
+		return;
+	case SFILTER_HOOK_CLOSE:
+		conn_finish(s);
+		return;
+	}
 	for (;;) {
 		size_t took = 0, avail;
 		unsigned i;
@@ -370,6 +379,7 @@ static void on_msg_end(void *ctx, const struct smtp_txn *t)
 		return;
 	}
 	verdict_copy(r);
+	sfilter_dp_msg_done(s, &r->verdict, &t->env);
 	engine_msg_free(s->em);
 	s->em = NULL;
 	record_fill(s, t);
@@ -402,6 +412,8 @@ static void on_msg_abort(void *ctx)
 }
 
 static const struct smtp_ops smtpdp_ops = {
+	.mail_check = sfilter_dp_mail_check,
+	.rcpt_check = sfilter_dp_rcpt_check,
 	.msg_begin = on_msg_begin,
 	.msg_data = on_msg_data,
 	.msg_end = on_msg_end,
@@ -439,7 +451,8 @@ static void *app_accept(void *listen_ctx, struct tcp_conn *c)
 	}
 	s->live = true;
 	l->ctr->sessions++;
-	output_flush(s);	/* the greeting */
+	if (sfilter_dp_open(s, addr))
+		output_flush(s);	/* the greeting, unless held */
 	return s;
 }
 
@@ -470,6 +483,7 @@ static void app_closed(void *app_conn, struct tcp_conn *c,
 		s->live = false;
 		smtp_session_fini(&s->sess);	/* aborts a message in progress */
 	}
+	sfilter_dp_close(s);
 	slot_release(s);
 }
 
@@ -581,6 +595,8 @@ static unsigned tick(struct smtpdp_lcore *l)
 			smtp_session_tick(&s->sess, ms);
 			conn_pump(s);
 			fired++;
+		} else if (s->sf.gate != SFILTER_GATE_OPEN) {
+			conn_pump(s);	/* greeting held */
 		}
 	}
 	return fired;
@@ -592,6 +608,8 @@ unsigned smtpdp_poll(void *lcore_ctx, uint64_t now_us)
 	struct smtpdp_lcore *l = lcore_ctx;
 
 	l->now_us = now_us;
+	if (l->sf)
+		sfilter_quiesce(l->sf);
 	return results(l) + tick(l);
 }
 

@@ -74,6 +74,7 @@
 #include "engine.h"
 #include "handoff.h"
 #include "relay.h"
+#include "sfilter.h"
 #include "smtp_session.h"
 #include "stats.h"
 #include "tcp.h"
@@ -157,6 +158,7 @@ struct smtpdp_conn {
 	uint16_t reply_col;		/* column in the reply line being sent */
 	char reply_class;		/* its first digit */
 	char addr[SMTPDP_ADDR_MAX];
+	struct sfilter_conn sf;		/* sender filter (dp/sfilter.h) */
 	struct smtp_session sess;
 	struct smtpdp_handoff rec;
 };
@@ -176,6 +178,7 @@ struct smtpdp_lcore {
 	bool closing;			/* shutdown: draining */
 	uint64_t drain_end_us;
 	struct dp_smtp_counters *ctr;	/* in the counters memzone */
+	struct sfilter_reader *sf;	/* NULL: no sender filter */
 } __rte_cache_aligned;
 
 struct dpconf;

@@ -42,6 +42,7 @@
 #include "config.h"
 #include "rules.h"
 #include "smtp_app.h"
+#include "sfilter_hooks.h"
 
 #define SMTPCTL_WAIT_MS		1	/* epoll wait when no record came */
 #define SMTPCTL_BURST		32	/* records taken per ring and pass */
@@ -56,6 +57,7 @@ struct smtpctl {
 	struct smtpdp_lcore **lcs;
 	struct rte_mempool *chunks;
 	struct delivery *delivery;
+	struct sfilter *sf;		/* NULL: no sender filter */
 	int epfd;
 	pthread_t tid;
 	bool started;
@@ -163,6 +165,8 @@ static void *ctl_main(void *arg)
 			usleep(SMTPCTL_WAIT_MS * 1000);
 		}
 		delivery_run(ctl->delivery, mono_ms());
+		if (ctl->sf)
+			sfilter_ctl_poll(ctl->sf, mono_ms());
 	}
 	return NULL;
 }
@@ -249,6 +253,9 @@ struct smtpctl *smtpctl_create(const struct dpconf *cf, unsigned nworkers,
 			goto fail;
 		}
 	}
+	if (cf->sender_filter[0]
+	    && (ctl->sf = sfilter_dp_setup(cf->sender_filter, ctl->lcs, nworkers, ctl->log, z)) == NULL)
+		goto fail;
 	if ((ctl->delivery = delivery_new(&ctl->cfg.delivery, &ctl->cfg.relay)) == NULL) {
 		fprintf(stderr, "mxgate-dp: set up the relay to %s:%u: %s\n",
 			ctl->cfg.relay.host, ctl->cfg.relay.port, strerror(errno));
@@ -307,6 +314,7 @@ void smtpctl_stop(struct smtpctl *ctl)
 	/* fails what is still in flight: those clients got no 250 */
 	if (ctl->delivery)
 		delivery_free(ctl->delivery);
+	sfilter_free(ctl->sf);
 	for (i = 0; i < ctl->nworkers; i++) {
 		if (ctl->lcs[i] == NULL)
 			continue;

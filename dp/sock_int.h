@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 
 #include "engine.h"
+#include "sfilter.h"
 #include "sock.h"
 
 struct sock_worker;
@@ -36,6 +37,7 @@ struct sock_conn {
 	struct smtp_session sess;
 	char addr[INET6_ADDRSTRLEN];
 	uint16_t port;
+	struct sfilter_conn sf;	/* sender filter (dp/sfilter.h) */
 	/* client bytes read but not yet taken by the session */
 	size_t in_off, in_len;
 	uint8_t in[SOCK_IN_MAX];
@@ -57,6 +59,7 @@ struct sock_worker {
 	int epfd, lfd;
 	struct engine_worker *engine;
 	struct delivery *delivery;
+	struct sfilter_reader *sf;	/* NULL: no sender filter */
 	struct tls_worker *tls;	/* NULL: no STARTTLS */
 	struct sock_conn *conns;
 	unsigned nconns;	/* in use */

@@ -24,6 +24,7 @@
 #include "ctlplane.h"
 #include "rules.h"
 #include "sock.h"
+#include "sfilter_hooks.h"
 #include "sock_int.h"
 #include "tls.h"
 
@@ -92,6 +93,8 @@ static void usage(FILE *fp)
 "                             for a private server in the state dir\n"
 "                             [none: local quarantine, no message search]\n"
 "      --node NAME            this gateway in the store [host name]\n"
+"      --sender-filter FILE   sender filter configuration\n"
+"                             (docs/sender-filter.md) [none]\n"
 "  -h, --help                 this help\n",
 	MX_DEFAULT_RULES_DIR, SOCK_CONNS_DEFAULT, QUARANTINE_DIR_DEFAULT,
 	SMTP_DEF_MSG_SIZE_MAX, RELAY_CONNS_DEFAULT, TLS_CIPHERSUITES_DEFAULT,
@@ -255,10 +258,12 @@ int main(int argc, char **argv)
 		{ "mgmt-tokens", required_argument, NULL, OPT_MGMT_TOKENS },
 		{ "db", required_argument, NULL, OPT_DB },
 		{ "node", required_argument, NULL, OPT_NODE },
+		{ "sender-filter", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *rules_dir = getenv("MXGATE_RULES");
+	const char *sfilter_path = NULL;
 	const char *qdir = QUARANTINE_DIR_DEFAULT, *log_path = "-";
 	static char hostname[256];
 	struct sock_config cfg;
@@ -353,6 +358,7 @@ int main(int argc, char **argv)
 			ccfg.pg_conninfo = strcmp(optarg, "private") ? optarg : NULL;
 			break;
 		case OPT_NODE: ccfg.node = optarg; break;
+		case 'F': sfilter_path = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -410,6 +416,8 @@ int main(int argc, char **argv)
 	cfg.delivery.log = log;
 	cfg.delivery.rules_version = rules_version(rs);
 	cfg.delivery.hostname = hostname;
+	if (sfilter_path && (cfg.sfilter = sfilter_sock_start(sfilter_path, log)) == NULL)
+		return 2;
 	fprintf(stderr, "mxgate-filter: rules %s: %zu rules, version %s\n",
 		rules_dir, rules_count(rs), rules_version(rs));
 
@@ -426,6 +434,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	rc = sock_run(&cfg, &stop_flag);
+	sfilter_free(cfg.sfilter);
 	ctlplane_stop(cp);
 	tls_server_free(tls);
 	rules_free(rs);

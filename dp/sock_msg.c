@@ -22,6 +22,7 @@
 #include "ctlplane.h"
 #include "handoff.h"
 #include "sock_int.h"
+#include "sfilter_hooks.h"
 
 /* buf_append - copy content into the chunk list, within the budget */
 static int buf_append(struct sock_conn *c, const uint8_t *p, size_t len)
@@ -191,6 +192,7 @@ static void on_msg_end(void *ctx, const struct smtp_txn *t)
 	memset(m, 0, sizeof(*m));
 	handoff_qid(w->id, w->seq++, m->qid, sizeof(m->qid));
 	c->env = t->env;
+	sfilter_sock_msg_done(c, t);
 	handoff_params(t, c->mail_params, sizeof(c->mail_params),
 		       &c->rcpt_param_buf[0][0], sizeof(c->rcpt_param_buf),
 		       c->rcpt_params);
@@ -226,6 +228,8 @@ static void on_msg_abort(void *ctx)
 }
 
 const struct smtp_ops sock_smtp_ops = {
+	.mail_check = sfilter_sock_mail_check,
+	.rcpt_check = sfilter_sock_rcpt_check,
 	.msg_begin = on_msg_begin,
 	.msg_data = on_msg_data,
 	.msg_end = on_msg_end,

@@ -32,6 +32,7 @@
 #include "evwatch.h"
 #include "netaddr.h"
 #include "sock_int.h"
+#include "sfilter_hooks.h"
 
 #define SOCK_EVENTS_BATCH	128
 #define SOCK_TICK_MS		200	/* timer resolution for timeouts */
@@ -80,6 +81,7 @@ static void conn_close(struct sock_conn *c)
 		close(c->fd);
 		c->fd = -1;
 		smtp_session_fini(&c->sess);
+		sfilter_sock_close(c);
 		sock_tls_release(c);
 	}
 	if (!c->delivering) {
@@ -120,6 +122,13 @@ static void pump(struct sock_conn *c)
 	if (c->fd < 0) {
 		if (!c->delivering && c->in_use)
 			conn_close(c);
+		return;
+	}
+	switch (sfilter_sock_gate(c)) {
+	case SFILTER_HOOK_WAIT:
+		return;
+	case SFILTER_HOOK_CLOSE:
+		conn_close(c);
 		return;
 	}
 	if (c->tls_engaged) {
@@ -265,6 +274,7 @@ static void accept_all(struct sock_worker *w)
 			continue;
 		}
 		sock_tls_policy(c);
+		sfilter_sock_open(c);
 		memset(&ev, 0, sizeof(ev));
 		ev.events = EPOLLOUT;
 		ev.data.ptr = c;
@@ -294,6 +304,8 @@ static void tick(struct sock_worker *w)
 		if (smtp_session_deadline(&c->sess) <= w->now_ms) {
 			smtp_session_tick(&c->sess, w->now_ms);
 			sock_conn_pump(c);
+		} else if (c->sf.gate != SFILTER_GATE_OPEN) {
+			sock_conn_pump(c);	/* greeting held */
 		}
 	}
 }
@@ -358,6 +370,8 @@ static void worker_events(struct sock_worker *w, uint64_t *next_tick)
 	struct epoll_event evs[SOCK_EVENTS_BATCH];
 	int n = epoll_wait(w->epfd, evs, SOCK_EVENTS_BATCH, SOCK_TICK_MS);
 
+	if (w->sf)
+		sfilter_quiesce(w->sf);
 	w->now_ms = sock_now_ms();
 	for (int i = 0; i < n; i++) {
 		void *p = evs[i].data.ptr;
@@ -417,6 +431,7 @@ static int worker_init(struct sock_worker *w, const struct sock_config *cfg)
 
 	w->cfg = cfg;
 	w->lfd = w->epfd = -1;
+	w->sf = cfg->sfilter ? sfilter_reader(cfg->sfilter, w->id) : NULL;
 	if ((w->lfd = listen_socket(cfg)) < 0) {
 		fprintf(cfg->log_diag, "mxgate-filter: cannot listen on %s:%u: %s\n",
 			cfg->listen, cfg->port, strerror(errno));

@@ -41,6 +41,7 @@ struct dpstats_field {
 #define DPS(f) { #f, offsetof(struct dp_lcore_stats, f) }
 #define TCPS(f) { "tcp_" #f, offsetof(struct dp_lcore_stats, tcp) + offsetof(struct tcp_counters, f) }
 #define SMTPS(f) { "smtp_" #f, offsetof(struct dp_lcore_stats, smtp) + offsetof(struct dp_smtp_counters, f) }
+#define SFS(f) { "sfilter_" #f, offsetof(struct dp_lcore_stats, sfilter) + offsetof(struct sfilter_counters, f) }
 #define TCPST(st, f) { "tcp_conns_" st, offsetof(struct dp_lcore_stats, tcp) \
 			+ offsetof(struct tcp_counters, conn_state) + (f) * sizeof(uint64_t) }
 
@@ -75,6 +76,10 @@ static const struct dpstats_field dpstats_fields[] = {
     SMTPS(msg_quarantine), SMTPS(msg_discard), SMTPS(msg_tempfail), SMTPS(msg_reject),
     SMTPS(msg_delivered), SMTPS(msg_no_chunk), SMTPS(msg_engine_fail), SMTPS(msg_busy),
     SMTPS(results_dropped), SMTPS(replies_4xx), SMTPS(replies_5xx), SMTPS(reply_bytes),
+    SFS(syn_dropped), SFS(syn_reset), SFS(refused_block), SFS(refused_conns),
+    SFS(refused_rate), SFS(refused_profiler), SFS(refused_dnsbl), SFS(refused_pregreet),
+    SFS(rcpt_unknown), SFS(allowed), SFS(dnsbl_queries), SFS(held), SFS(events_lost),
+    SFS(limits_full),
     {0, 0},
 };
 

@@ -41,6 +41,7 @@
 #include <rte_common.h>
 #include <rte_mempool.h>
 
+#include "sfilter_counters.h"
 #include "tcp.h"
 
 #define DPSTATS_ZONE_NAME	"mxgate_stats"
@@ -107,6 +108,7 @@ struct dp_lcore_stats {
     uint64_t tcp_conns;		/* gauge: connections (all states) */
     struct tcp_counters tcp;	/* copy of the lcore's TCP counters */
     struct dp_smtp_counters smtp;
+    struct sfilter_counters sfilter;	/* dp/sfilter_counters.h */
 } __rte_cache_aligned;
 
 struct dp_stats_zone {
