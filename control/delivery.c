@@ -118,7 +118,8 @@ static void finish(struct delivery_msg *m, const char *action,
 		e.reply_code = r->code;
 		e.reply_text = r->text;
 		e.downstream = downstream;
-		e.rules_version = d->cfg.rules_version;
+		e.rules_version = m->rules_version ? m->rules_version
+			: d->cfg.rules_version;
 		e.note = note;
 		e.tls_version = m->tls_version;
 		e.tls_cipher = m->tls_cipher;

@@ -85,6 +85,8 @@ struct delivery_msg {
 	const char *proto;		/* "ESMTP" / "SMTP", "ESMTPS" with TLS */
 	const char *tls_version;	/* "TLSv1.3"; NULL or "": no TLS */
 	const char *tls_cipher;
+	const char *rules_version;	/* set the message was scanned with;
+					 * NULL: cfg.rules_version */
 	const char *mail_params;	/* " BODY=8BITMIME ..." */
 	const char *const *rcpt_params;
 	const struct verdict *verdict;

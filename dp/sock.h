@@ -43,6 +43,7 @@
 #define SOCK_THREADS_MAX	64
 
 struct ruleset;
+struct rules_sock;
 struct sfilter;
 struct ctlplane_core_stats;
 struct tls_server;
@@ -57,6 +58,7 @@ struct sock_config {
 	struct smtp_config smtp;
 	struct relay_config relay;
 	struct delivery_config delivery;
+	struct rules_sock *rules_swap;	/* rule swaps (rules_sock.h); NULL: none */
 	struct sfilter *sfilter;	/* NULL: no sender filter (dp/sfilter.h) */
 	struct tls_server *tls;		/* NULL: no STARTTLS (tls.h) */
 	struct ctlplane_core_stats *stats; /* NULL, or one per thread, written

@@ -23,6 +23,7 @@
 
 #include "ctlplane.h"
 #include "rules.h"
+#include "rules_sock.h"
 #include "sock.h"
 #include "sfilter_hooks.h"
 #include "sock_int.h"
@@ -34,6 +35,7 @@
 #define QUARANTINE_DIR_DEFAULT	"/var/lib/mxgate/quarantine"
 
 static volatile int stop_flag;
+static struct rules_sock_opts rules_opts;	/* rule publishing */
 
 /* on_signal - only set the flag (STYLE.md) */
 static void on_signal(int sig)
@@ -95,6 +97,17 @@ static void usage(FILE *fp)
 "      --node NAME            this gateway in the store [host name]\n"
 "      --sender-filter FILE   sender filter configuration\n"
 "                             (docs/sender-filter.md) [none]\n"
+"  Rule publishing (docs/adr/0010-rule-publishing.md):\n"
+"      --state-dir DIR        kept rule versions (rollback) and the requests\n"
+"                             of `mxgate rules` [none: SIGHUP re-reads --rules]\n"
+"      --pidfile FILE         for `mxgate rules` to signal [none]\n"
+"      --rules-bundle-url URL   signed rules bundle, fetched over HTTPS [none]\n"
+"      --rules-bundle-ca FILE   CA the bundle server must chain to [none]\n"
+"      --rules-bundle-key FILE  Ed25519 public key (PEM) of the signer [none]\n"
+"      --rules-bundle-interval S  seconds between fetches [0: on request]\n"
+"                             SIGHUP: the pending `mxgate rules` request, or\n"
+"                             re-read --rules; new messages use the new set,\n"
+"                             messages in progress end on theirs\n"
 "  -h, --help                 this help\n",
 	MX_DEFAULT_RULES_DIR, SOCK_CONNS_DEFAULT, QUARANTINE_DIR_DEFAULT,
 	SMTP_DEF_MSG_SIZE_MAX, RELAY_CONNS_DEFAULT, TLS_CIPHERSUITES_DEFAULT,
@@ -229,7 +242,9 @@ int main(int argc, char **argv)
 {
 	enum { OPT_MGMT_LISTEN = 400, OPT_MGMT_CERT, OPT_MGMT_KEY, OPT_MGMT_TOKENS,
 	       OPT_DB, OPT_NODE };
-	enum { OPT_RELAY_CONNS = 256, OPT_BARE_LF, OPT_TLS_CERT, OPT_TLS_KEY,
+	enum { OPT_RELAY_CONNS = 256, OPT_STATE_DIR = 320, OPT_PIDFILE,
+	       OPT_BUNDLE_URL, OPT_BUNDLE_CA, OPT_BUNDLE_KEY, OPT_BUNDLE_EVERY,
+	       OPT_BARE_LF, OPT_TLS_CERT, OPT_TLS_KEY,
 	       OPT_TLS_CIPHERS, OPT_TLS_SUITES, OPT_TLS_MIN, OPT_TLS_SESSIONS,
 	       OPT_TLS_TIMEOUT, OPT_TLS_NETS };
 	static const struct option opts[] = {
@@ -244,6 +259,12 @@ int main(int argc, char **argv)
 		{ "max-size", required_argument, NULL, 's' },
 		{ "relay-conns", required_argument, NULL, OPT_RELAY_CONNS },
 		{ "bare-lf", required_argument, NULL, OPT_BARE_LF },
+		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+		{ "pidfile", required_argument, NULL, OPT_PIDFILE },
+		{ "rules-bundle-url", required_argument, NULL, OPT_BUNDLE_URL },
+		{ "rules-bundle-ca", required_argument, NULL, OPT_BUNDLE_CA },
+		{ "rules-bundle-key", required_argument, NULL, OPT_BUNDLE_KEY },
+		{ "rules-bundle-interval", required_argument, NULL, OPT_BUNDLE_EVERY },
 		{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
 		{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
 		{ "tls-ciphers", required_argument, NULL, OPT_TLS_CIPHERS },
@@ -359,6 +380,15 @@ int main(int argc, char **argv)
 			break;
 		case OPT_NODE: ccfg.node = optarg; break;
 		case 'F': sfilter_path = optarg; break;
+		case OPT_STATE_DIR: rules_opts.state_dir = optarg; break;
+		case OPT_PIDFILE: rules_opts.pidfile = optarg; break;
+		case OPT_BUNDLE_URL: rules_opts.bundle_url = optarg; break;
+		case OPT_BUNDLE_CA: rules_opts.bundle_ca = optarg; break;
+		case OPT_BUNDLE_KEY: rules_opts.bundle_key = optarg; break;
+		case OPT_BUNDLE_EVERY:
+			rules_opts.bundle_interval_s = (unsigned)number("rules-bundle-interval",
+								      optarg, 86400 * 7);
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -428,14 +458,19 @@ int main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if ((cfg.rules_swap = rules_sock_start(&rules_opts, &cfg, rules_dir,
+					       &stop_flag)) == NULL)
+		return 2;
 	if (filter_ctlplane(&ccfg, &cfg, rules_dir, rs, qdir, hostname, NULL) < 0
 	    || (cp = ctlplane_start(&ccfg, &filter_hooks, cp_err, sizeof(cp_err))) == NULL) {
 		fprintf(stderr, "mxgate-filter: control plane: %s\n", cp_err);
 		return 2;
 	}
+	ctlplane_set_rules(cp, rules_sock_manager(cfg.rules_swap));
 	rc = sock_run(&cfg, &stop_flag);
 	sfilter_free(cfg.sfilter);
 	ctlplane_stop(cp);
+	rules_sock_stop(cfg.rules_swap);	/* after ctlplane_stop */
 	tls_server_free(tls);
 	rules_free(rs);
 	if (log != stdout)

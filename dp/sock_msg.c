@@ -94,7 +94,7 @@ static int on_msg_begin(void *ctx, const struct smtp_txn *t)
 	if (c->w->mem_used + SOCK_CHUNK > c->w->cfg->mem_max)
 		return -1;	/* 451 4.3.0: the client comes back later */
 	c->env = t->env;
-	c->em = engine_msg_begin(c->w->engine, c->w->cfg->rules, &c->env);
+	c->em = engine_msg_begin(c->w->engine, NULL, &c->env);	/* current set */
 	if (c->em == NULL) {
 		fprintf(c->w->cfg->log_diag, "mxgate-filter: worker %u: engine:"
 			" cannot start a message: %s\n", c->w->id, strerror(errno));
@@ -205,6 +205,7 @@ static void on_msg_end(void *ctx, const struct smtp_txn *t)
 	m->mail_params = c->mail_params;
 	m->rcpt_params = c->rcpt_params;
 	m->verdict = &c->verdict;
+	m->rules_version = engine_msg_rules_version(c->em);
 	m->body = c->buf.iov;
 	m->nbody = c->buf.niov;
 	m->size = c->buf.size;

@@ -31,6 +31,7 @@
 #include "ctlplane.h"
 #include "evwatch.h"
 #include "netaddr.h"
+#include "rules_sock.h"
 #include "sock_int.h"
 #include "sfilter_hooks.h"
 
@@ -372,6 +373,8 @@ static void worker_events(struct sock_worker *w, uint64_t *next_tick)
 
 	if (w->sf)
 		sfilter_quiesce(w->sf);
+	if (w->cfg->rules_swap != NULL)	/* a quiescent point: between events */
+		rules_sock_quiesce(w->cfg->rules_swap, w->id, w->engine);
 	w->now_ms = sock_now_ms();
 	for (int i = 0; i < n; i++) {
 		void *p = evs[i].data.ptr;

@@ -22,6 +22,7 @@
  *	const struct mime_part *engine_msg_parts(const struct engine_msg *m,
  *			size_t *nparts);
  *	void engine_msg_free(struct engine_msg *m);
+ *	const char *engine_msg_rules_version(const struct engine_msg *m);
  *
  * DESCRIPTION
  *	The MIME parser's callbacks feed the scanner directly: header values,
@@ -677,6 +678,12 @@ const struct mime_part *engine_msg_parts(const struct engine_msg *m,
 					 size_t *nparts)
 {
 	return mime_parser_parts(m->mp, nparts);
+}
+
+/* engine_msg_rules_version - version of the set the message began on */
+const char *engine_msg_rules_version(const struct engine_msg *m)
+{
+	return m->g->rs->version;
 }
 
 /* engine_msg_free - recycle the message object; its verdict is gone */

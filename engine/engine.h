@@ -24,6 +24,7 @@
  *	const struct mime_part *engine_msg_parts(const struct engine_msg *m,
  *			size_t *nparts);
  *	void engine_msg_free(struct engine_msg *m);
+ *	const char *engine_msg_rules_version(const struct engine_msg *m);
  *
  *	void verdict_free(struct verdict *v);
  *	const char *action_name(enum action a);
@@ -65,7 +66,8 @@
  *	worker owns its current generation (engine_worker_free frees it);
  *	a switched-away one belongs to the caller, who frees it with
  *	engine_gen_free() once engine_gen_open() (read on the worker's
- *	thread) is 0.
+ *	thread) is 0. engine_msg_rules_version() names the rule set a message
+ *	began on (for its log row), valid until engine_msg_free().
  *
  *	The verdict filled by engine_msg_end() points into the message and
  *	the rule set (matches, descriptions, policy name): it is valid until
@@ -169,6 +171,7 @@ int engine_msg_end(struct engine_msg *m, struct verdict *v);
 const struct mime_part *engine_msg_parts(const struct engine_msg *m,
 					 size_t *nparts);
 void engine_msg_free(struct engine_msg *m);
+const char *engine_msg_rules_version(const struct engine_msg *m);
 
 void verdict_free(struct verdict *v);
 const char *action_name(enum action a);
