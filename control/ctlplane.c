@@ -152,8 +152,13 @@ struct ctlplane *ctlplane_start(const struct ctlplane_config *cfg,
 		fprintf(stderr, "%s: create state directory %s: %s\n", cp->cfg.daemon,
 			cp->state_dir, strerror(errno));
 	config_list(cp);
-	if (cfg->store)
+	if (cfg->pg) {
+		cp->store = cfg->pg;
+		cp->cfg.store = 1;
+	} else if (cfg->store) {
 		open_store(cp);
+		cp->own_store = cp->store != NULL;
+	}
 	open_rules(cp);
 	if (strcmp(cp->listen, "off") != 0
 	    && (cp->mgmt = mgmt_start(cp, err, errlen)) == NULL) {
@@ -182,7 +187,7 @@ void ctlplane_stop(struct ctlplane *cp)
 	if (cp->rules && cp->own_rules)
 		rulesmgr_free(cp->rules);
 #endif
-	if (cp->store)
+	if (cp->store && cp->own_store)
 		pgstore_close(cp->store);
 	pthread_mutex_destroy(&cp->lock);
 	free(cp);

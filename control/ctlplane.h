@@ -118,7 +118,10 @@ struct ctlplane_config {
 	const char *mgmt_key;
 	const char *mgmt_tokens;	/* NULL: state_dir/tokens */
 	const char *state_dir;		/* NULL: CTLPLANE_STATE_DIR_DEFAULT */
-	int     store;			/* 1: open pgstore */
+	struct pgstore *pg;		/* a store the daemon opened itself
+					 * (mxgate-dp: delivery's); used,
+					 * never closed here */
+	int     store;			/* 1: open pgstore (when pg is NULL) */
 	const char *pg_conninfo;	/* NULL or "": private server */
 	const char *pg_datadir;		/* private server's data directory */
 	const char *spool_dir;		/* log rows while the DB is down */

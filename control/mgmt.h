@@ -87,6 +87,7 @@ struct ctlplane {
 	struct ctlplane_config cfg;
 	struct ctlplane_hooks hooks;
 	struct pgstore *store;
+	int own_store;			/* opened here: closed here */
 	struct rulesmgr *rules;
 	int own_rules;			/* made here: freed here */
 	struct mgmt *mgmt;
