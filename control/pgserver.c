@@ -28,6 +28,7 @@ struct pgserver {
 	char datadir[PATH_MAX];
 	char bindir[PATH_MAX];
 	char conninfo[PGSERVER_CONNINFO_MAX];
+	int started;		/* we started it (not adopted): we stop it */
 	uid_t uid;		/* who runs the commands; 0: ourselves */
 	gid_t gid;
 	char user[64];
@@ -224,8 +225,10 @@ static int start_server(struct pgserver *ps, char *err, size_t errlen)
 	    && PQping(ps->conninfo) == PQPING_OK)
 		return 0;
 	for (i = 0; i < PGSERVER_START_TRIES; i++) {
-		if (run_cmd(ps, start_argv, 0, err, errlen) == 0)
+		if (run_cmd(ps, start_argv, 0, err, errlen) == 0) {
+			ps->started = 1;
 			return 0;
+		}
 		sleep(1);
 	}
 	return -1;
@@ -353,6 +356,10 @@ void pgserver_stop(struct pgserver *ps)
 
 	if (ps == NULL)
 		return;
+	if (!ps->started) {	/* another process's server: leave it running */
+		free(ps);
+		return;
+	}
 	argv[3] = ps->datadir;
 	snprintf(pg_ctl, sizeof(pg_ctl), "%s/pg_ctl", ps->bindir);
 	if (run_cmd(ps, argv, 0, err, sizeof(err)) < 0)

@@ -28,7 +28,9 @@
  *
  *	pgserver_conninfo() is the libpq connection string for it;
  *	pgserver_pid() the postmaster's pid (tests kill it);
- *	pgserver_stop() stops the server (pg_ctl stop -m fast) and frees ps.
+ *	pgserver_stop() stops the server (pg_ctl stop -m fast) if this
+ *	handle started it, and frees ps: a server adopted from another
+ *	process (two daemons sharing one data directory) stays up for it.
  *
  * DIAGNOSTICS
  *	pgserver_start() returns NULL with err naming the command that

@@ -76,6 +76,22 @@ static void sync_dir(const struct spool *sp)
 	}
 }
 
+/* mkdir_parents - the directories above path (0755) */
+static int mkdir_parents(const char *path)
+{
+	char buf[PATH_MAX];
+	char *p;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (p = buf + 1; (p = strchr(p, '/')) != NULL; p++) {
+		*p = 0;
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return 0;
+}
+
 /* spool_open - the spool in dir, with what a previous run left */
 struct spool *spool_open(const char *dir, uint64_t max_bytes, char *err,
 			 size_t errlen)
@@ -84,7 +100,7 @@ struct spool *spool_open(const char *dir, uint64_t max_bytes, char *err,
 	struct dirent *de;
 	DIR *d;
 
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+	if (mkdir_parents(dir) < 0 || (mkdir(dir, 0700) < 0 && errno != EEXIST)) {
 		snprintf(err, errlen, "create spool directory %s: %s", dir,
 			 strerror(errno));
 		return NULL;

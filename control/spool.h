@@ -15,8 +15,8 @@
  *	The spool is a directory of append-only files DIR/spool-N.jsonl,
  *	one line per row, oldest N first. It is used by one thread only.
  *
- *	spool_open() creates DIR if needed and picks up the files a previous
- *	run left there (they are replayed first).
+ *	spool_open() creates DIR (and its parents) if needed and picks up
+ *	the files a previous run left there (they are replayed first).
  *
  *	spool_append() appends the lines (each without its newline) to the
  *	current file and fsyncs it once: when it returns, those lines
