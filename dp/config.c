@@ -190,6 +190,30 @@ static int key_log(struct dpconf *cf, const char *s)
     return (parse_str(cf->log, s));
 }
 
+/* key_db - PostgreSQL: a conninfo, "private" (our own server) or "off" */
+static int key_db(struct dpconf *cf, const char *s)
+{
+    return (parse_str(cf->db, strcmp(s, "private") == 0 ? "" : s));
+}
+
+/* key_db_dir - the private PostgreSQL's data directory */
+static int key_db_dir(struct dpconf *cf, const char *s)
+{
+    return (s[0] == '/' ? parse_str(cf->db_dir, s) : -1);
+}
+
+/* key_spool_dir - where log rows wait while the database is down */
+static int key_spool_dir(struct dpconf *cf, const char *s)
+{
+    return (parse_str(cf->spool_dir, s));
+}
+
+/* key_node - this gateway's name in the shared database */
+static int key_node(struct dpconf *cf, const char *s)
+{
+    return (parse_str(cf->node, s));
+}
+
 /* key_hostname - our name in the greeting and the X-Mxgate header */
 static int key_hostname(struct dpconf *cf, const char *s)
 {
@@ -287,6 +311,10 @@ static const struct dpconf_key dpconf_keys[] = {
     {"smtp_sessions", key_smtp_sessions, "N", "SMTP session slots per lcore, preallocated (1024)"},
     {"sender_filter", key_sender_filter, "FILE", "sender filter configuration, docs/sender-filter.md (none)"},
     {"msg_chunks", key_msg_chunks, "N", "16 KB message buffer chunks shared by the lcores (4096)"},
+    {"db", key_db, "CONNINFO", "PostgreSQL conninfo, private (own server) or off (private)"},
+    {"db_dir", key_db_dir, "DIR", "private PostgreSQL data directory (/var/lib/mxgate/pg)"},
+    {"spool_dir", key_spool_dir, "DIR", "message log spool while the database is down (/var/lib/mxgate/spool)"},
+    {"node", key_node, "NAME", "this gateway's name in the database (host name)"},
     {0, 0, 0, 0},
 };
 
@@ -321,6 +349,9 @@ void    dpconf_defaults(struct dpconf *cf)
     strcpy(cf->log, DPCONF_LOG_DEFAULT);
     cf->smtp_sessions = DPCONF_SMTP_SESSIONS_DEFAULT;
     cf->msg_chunks = DPCONF_MSG_CHUNKS_DEFAULT;
+    strcpy(cf->db, DPCONF_DB_DEFAULT);
+    strcpy(cf->db_dir, DPCONF_DB_DIR_DEFAULT);
+    strcpy(cf->spool_dir, DPCONF_SPOOL_DIR_DEFAULT);
 }
 
 /* dpconf_set - apply one key */

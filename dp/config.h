@@ -56,6 +56,9 @@
 #define DPCONF_LOG_DEFAULT	"-"	/* JSON message log: stdout */
 #define DPCONF_SMTP_SESSIONS_DEFAULT 1024	/* session slots per lcore */
 #define DPCONF_MSG_CHUNKS_DEFAULT 4096	/* 16 KB message chunks, all lcores */
+#define DPCONF_DB_DEFAULT	""	/* "": private PostgreSQL, "off": none */
+#define DPCONF_DB_DIR_DEFAULT	"/var/lib/mxgate/pg"	/* its data directory */
+#define DPCONF_SPOOL_DIR_DEFAULT "/var/lib/mxgate/spool"	/* log rows, DB down */
 #ifndef MX_DEFAULT_RULES_DIR
 #define MX_DEFAULT_RULES_DIR	"/usr/share/mxgate/rules"
 #endif
@@ -98,6 +101,10 @@ struct dpconf {
     char hostname[DPCONF_STR_MAX];	/* greeting and headers, empty: host name */
     uint32_t smtp_sessions;	/* session slots per lcore */
     uint32_t msg_chunks;	/* message chunks, shared by the lcores */
+    char db[DPCONF_STR_MAX];	/* PostgreSQL conninfo; "": private, "off" */
+    char db_dir[DPCONF_STR_MAX];	/* private server's data directory */
+    char spool_dir[DPCONF_STR_MAX];	/* message log spool */
+    char node[DPCONF_STR_MAX];	/* our name in the database, "": hostname */
     char sender_filter[DPCONF_STR_MAX];	/* docs/sender-filter.md, empty: off */
 };
 

@@ -41,6 +41,7 @@
 
 #include "config.h"
 #include "rules.h"
+#include "pgstore.h"
 #include "smtp_app.h"
 #include "sfilter_hooks.h"
 
@@ -57,6 +58,7 @@ struct smtpctl {
 	struct smtpdp_lcore **lcs;
 	struct rte_mempool *chunks;
 	struct delivery *delivery;
+	struct pgstore *store;		/* NULL: db = off */
 	struct sfilter *sf;		/* NULL: no sender filter */
 	int epfd;
 	pthread_t tid;
@@ -193,6 +195,27 @@ static void smtp_config_from(struct smtpctl *ctl, const struct dpconf *cf)
 	c->delivery.hostname = ctl->hostname;
 }
 
+/* open_store - the PostgreSQL store for delivery (db = off: none). It
+ * lives here until control/ctlplane.c takes it over (see pgstore.h). */
+static int open_store(struct smtpctl *ctl, const struct dpconf *cf)
+{
+	struct pgstore_config pc;
+	char err[1024];
+
+	memset(&pc, 0, sizeof(pc));
+	pc.conninfo = cf->db;
+	pc.datadir = cf->db_dir;
+	pc.spool_dir = cf->spool_dir;
+	pc.node = cf->node[0] ? cf->node : ctl->hostname;
+	if ((ctl->store = pgstore_open(&pc, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "mxgate-dp: message database: %s (db = off runs"
+			" without one)\n", err);
+		return -1;
+	}
+	ctl->cfg.delivery.store = ctl->store;
+	return 0;
+}
+
 /* smtpctl_create - everything SMTP needs, at start-up (after EAL) */
 struct smtpctl *smtpctl_create(const struct dpconf *cf, unsigned nworkers,
 			       struct dp_stats_zone *z)
@@ -256,6 +279,8 @@ struct smtpctl *smtpctl_create(const struct dpconf *cf, unsigned nworkers,
 	if (cf->sender_filter[0]
 	    && (ctl->sf = sfilter_dp_setup(cf->sender_filter, ctl->lcs, nworkers, ctl->log, z)) == NULL)
 		goto fail;
+	if (strcmp(cf->db, "off") != 0 && open_store(ctl, cf) < 0)
+		goto fail;
 	if ((ctl->delivery = delivery_new(&ctl->cfg.delivery, &ctl->cfg.relay)) == NULL) {
 		fprintf(stderr, "mxgate-dp: set up the relay to %s:%u: %s\n",
 			ctl->cfg.relay.host, ctl->cfg.relay.port, strerror(errno));
@@ -314,6 +339,7 @@ void smtpctl_stop(struct smtpctl *ctl)
 	/* fails what is still in flight: those clients got no 250 */
 	if (ctl->delivery)
 		delivery_free(ctl->delivery);
+	pgstore_close(ctl->store);	/* flushes the message log */
 	sfilter_free(ctl->sf);
 	for (i = 0; i < ctl->nworkers; i++) {
 		if (ctl->lcs[i] == NULL)

@@ -467,6 +467,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	ctlplane_set_rules(cp, rules_sock_manager(cfg.rules_swap));
+	/* delivery logs to and quarantines in the control plane's store */
+	cfg.delivery.store = ctlplane_store(cp);
 	rc = sock_run(&cfg, &stop_flag);
 	sfilter_free(cfg.sfilter);
 	ctlplane_stop(cp);
