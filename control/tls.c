@@ -34,6 +34,86 @@ void tls_config_default(struct tls_config *cfg)
 	snprintf(cfg->min_version, sizeof(cfg->min_version), "%s",
 		 TLS_MIN_VERSION_DEFAULT);
 	cfg->sessions_max = TLS_SESSIONS_DEFAULT;
+	cfg->handshake_timeout_s = TLS_HANDSHAKE_TIMEOUT_DEFAULT_S;
+}
+
+/* set_str - bounded copy of a key's value */
+static int set_str(char *dst, size_t size, const char *key, const char *v,
+		   char *err, size_t errlen)
+{
+	if (strlen(v) >= size) {
+		snprintf(err, errlen, "%s: value longer than %zu bytes", key, size - 1);
+		return -1;
+	}
+	memcpy(dst, v, strlen(v) + 1);
+	return 0;
+}
+
+/* set_uint - a number from lo to hi */
+static int set_uint(unsigned *dst, const char *key, const char *v,
+		    unsigned long lo, unsigned long hi, char *err, size_t errlen)
+{
+	unsigned long n;
+	char *end;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || end == v || *end || n < lo || n > hi) {
+		snprintf(err, errlen, "bad value for %s: \"%s\" (want %lu to %lu)",
+			 key, v, lo, hi);
+		return -1;
+	}
+	*dst = (unsigned)n;
+	return 0;
+}
+
+/* tls_config_set - one tls_* key; -1 with err for a bad key or value */
+int tls_config_set(struct tls_config *cfg, const char *key, const char *value,
+		   char *err, size_t errlen)
+{
+	if (strcmp(key, "tls_cert") == 0)
+		return set_str(cfg->cert_file, sizeof(cfg->cert_file), key, value, err, errlen);
+	if (strcmp(key, "tls_key") == 0)
+		return set_str(cfg->key_file, sizeof(cfg->key_file), key, value, err, errlen);
+	if (strcmp(key, "tls_ciphers") == 0)
+		return set_str(cfg->ciphers, sizeof(cfg->ciphers), key, value, err, errlen);
+	if (strcmp(key, "tls_ciphersuites") == 0)
+		return set_str(cfg->ciphersuites, sizeof(cfg->ciphersuites), key,
+			       value, err, errlen);
+	if (strcmp(key, "tls_min_version") == 0) {
+		if (strcmp(value, "TLSv1.2") && strcmp(value, "TLSv1.3")) {
+			snprintf(err, errlen, "bad value for tls_min_version: \"%s\""
+				 " (want TLSv1.2 or TLSv1.3)", value);
+			return -1;
+		}
+		return set_str(cfg->min_version, sizeof(cfg->min_version), key,
+			       value, err, errlen);
+	}
+	if (strcmp(key, "tls_sessions") == 0)
+		return set_uint(&cfg->sessions_max, key, value, 1, 1000000, err, errlen);
+	if (strcmp(key, "tls_handshake_timeout") == 0)
+		return set_uint(&cfg->handshake_timeout_s, key, value, 1, 3600, err, errlen);
+	if (strcmp(key, "tls_require_nets") == 0)
+		return set_str(cfg->require_nets, sizeof(cfg->require_nets), key,
+			       value, err, errlen);
+	snprintf(err, errlen, "unknown configuration key \"%s\"", key);
+	return -1;
+}
+
+/* tls_config_usage - the keys as flags, with defaults */
+void tls_config_usage(FILE *fp)
+{
+	fprintf(fp,
+"      --tls-cert FILE        PEM certificate chain, leaf first (none: no STARTTLS)\n"
+"      --tls-key FILE         PEM private key without passphrase (none)\n"
+"      --tls-ciphers LIST     TLS 1.2 cipher list (ECDHE with AES-GCM/CHACHA20)\n"
+"      --tls-ciphersuites L   TLS 1.3 suites (%s)\n"
+"      --tls-min-version V    TLSv1.2 or TLSv1.3 (%s)\n"
+"      --tls-sessions N       connections in TLS at once per lcore (%d)\n"
+"      --tls-handshake-timeout S  seconds from the 220 to the handshake's end (%d)\n"
+"      --tls-require-nets L   a.b.c.d/len,... that must STARTTLS before MAIL (none)\n",
+		TLS_CIPHERSUITES_DEFAULT, TLS_MIN_VERSION_DEFAULT,
+		TLS_SESSIONS_DEFAULT, TLS_HANDSHAKE_TIMEOUT_DEFAULT_S);
 }
 
 /* ssl_reason - OpenSSL's last error as text, queue cleared */

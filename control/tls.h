@@ -4,6 +4,9 @@
  *
  *	Start-up and control (control/tls.c; may block, may allocate):
  *	void tls_config_default(struct tls_config *cfg);
+ *	int tls_config_set(struct tls_config *cfg, const char *key,
+ *			const char *value, char *err, size_t errlen);
+ *	void tls_config_usage(FILE *fp);
  *	int tls_check_files(const struct tls_config *cfg, char *err,
  *			size_t errlen);
  *	struct tls_server *tls_server_new(const struct tls_config *cfg,
@@ -35,6 +38,11 @@
  *	void tls_worker_free(struct tls_worker *w);
  *
  * DESCRIPTION
+ *	tls_config_set() applies one configuration key (tls_cert, tls_key,
+ *	tls_ciphers, tls_ciphersuites, tls_min_version, tls_sessions,
+ *	tls_handshake_timeout, tls_require_nets: docs/tls.md);
+ *	tls_config_usage() prints them as --flags with their defaults.
+ *
  *	tls_server_new() checks the certificate and key (tls_check_files:
  *	readable, PEM, certificate valid now, key matching it) and builds
  *	one SSL_CTX per worker, so that no two cores share a context's
@@ -111,6 +119,7 @@ struct tls_config {
 	char ciphersuites[256];		/* TLS 1.3 */
 	char min_version[16];		/* "TLSv1.2" or "TLSv1.3" */
 	unsigned sessions_max;		/* per worker */
+	unsigned handshake_timeout_s;	/* for the session's timeout_tls_ms */
 	char require_nets[512];		/* "a.b.c.d/len,..." */
 };
 
@@ -129,6 +138,9 @@ struct tls_worker;
 struct tls_conn;
 
 void tls_config_default(struct tls_config *cfg);
+int tls_config_set(struct tls_config *cfg, const char *key, const char *value,
+		   char *err, size_t errlen);
+void tls_config_usage(FILE *fp);
 int tls_check_files(const struct tls_config *cfg, char *err, size_t errlen);
 struct tls_server *tls_server_new(const struct tls_config *cfg,
 				  unsigned nworkers, char *err, size_t errlen);

@@ -359,6 +359,16 @@ int     dpconf_set(struct dpconf *cf, const char *key, const char *value)
 {
     const struct dpconf_key *k;
 
+    if (strncmp(key, "tls_", 4) == 0) {	/* STARTTLS: checked by control/tls.c */
+	if (cf->ntls == DPCONF_TLS_KEYS_MAX || strlen(key) >= sizeof(cf->tls[0].key)
+	    || strlen(value) >= sizeof(cf->tls[0].value)) {
+	    fprintf(stderr, "mxgate-dp: too many or too long tls_* settings (%s)\n", key);
+	    return (-1);
+	}
+	strcpy(cf->tls[cf->ntls].key, key);
+	strcpy(cf->tls[cf->ntls++].value, value);
+	return (0);
+    }
     for (k = dpconf_keys; k->name; k++) {
 	if (strcmp(k->name, key) == 0) {
 	    if (k->parse(cf, value) < 0) {
@@ -446,6 +456,9 @@ void    dpconf_usage(FILE *fp, const char *prog)
 		*d = '-';
 	fprintf(fp, "      %-22s %s\n", flag, k->help);
     }
+    fprintf(fp, "      %-22s %s\n", "--tls-cert FILE ...", "STARTTLS: tls_cert, tls_key,"
+	    " tls_ciphers, tls_ciphersuites, tls_min_version, tls_sessions,"
+	    " tls_handshake_timeout, tls_require_nets (docs/tls.md)");
     fprintf(fp,
 	    "\n"
 	    "Examples:\n"

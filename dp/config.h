@@ -49,6 +49,8 @@
 #define DPCONF_SYN_BACKLOG_DEFAULT 1024	/* half-open connections before SYN cookies */
 #define DPCONF_TX_DRAIN_US_DEFAULT 100	/* max wait before a partial tx burst goes */
 #define DPCONF_STR_MAX		256
+#define DPCONF_TLS_KEYS_MAX	16	/* tls_* settings, checked by control/tls.c */
+#define DPCONF_TLS_VALUE_MAX	512
 #define DPCONF_SMTP_PORT_DEFAULT 25	/* SMTP listener, 0 off */
 #define DPCONF_RELAY_HOST_DEFAULT "127.0.0.1"	/* downstream MTA */
 #define DPCONF_RELAY_PORT_DEFAULT 10026
@@ -101,6 +103,12 @@ struct dpconf {
     char hostname[DPCONF_STR_MAX];	/* greeting and headers, empty: host name */
     uint32_t smtp_sessions;	/* session slots per lcore */
     uint32_t msg_chunks;	/* message chunks, shared by the lcores */
+    /* tls_* keys as given: control/tls.c parses them at SMTP set-up */
+    struct {
+	char key[32];
+	char value[DPCONF_TLS_VALUE_MAX];
+    } tls[DPCONF_TLS_KEYS_MAX];
+    int ntls;
     char db[DPCONF_STR_MAX];	/* PostgreSQL conninfo; "": private, "off" */
     char db_dir[DPCONF_STR_MAX];	/* private server's data directory */
     char spool_dir[DPCONF_STR_MAX];	/* message log spool */

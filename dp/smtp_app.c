@@ -145,6 +145,7 @@ static void conn_finish(struct smtpdp_conn *s)
 		s->c = NULL;
 		tcp_close(c);	/* FIN after the replies already queued */
 	}
+	smtpdp_tls_release(s);
 	slot_release(s);
 }
 
@@ -199,6 +200,11 @@ static void pump(struct smtpdp_conn *s)
 	const uint8_t *p;
 	int all_out = 1;
 
+	if (s->tls_engaged) {
+		if (smtpdp_tls_pump(s) < 0)
+			conn_finish(s);
+		return;
+	}
 	switch (sfilter_dp_gate(s)) {
 	case SFILTER_HOOK_WAIT:
 		return;
@@ -225,6 +231,12 @@ static void pump(struct smtpdp_conn *s)
 		if (took)
 			tcp_consume(s->c, took);
 		all_out = output_flush(s);
+		if (all_out && smtpdp_tls_engage(s)) {
+			/* the 220 is out: nothing more is read in plaintext */
+			if (smtpdp_tls_pump(s) < 0)
+				conn_finish(s);
+			return;
+		}
 		if (smtp_session_closing(&s->sess)) {
 			if (all_out)
 				conn_finish(s);
@@ -337,6 +349,7 @@ static void record_fill(struct smtpdp_conn *s, const struct smtp_txn *t)
 	r->env.nrcpt = i;
 	r->client_port = t->client_port;
 	r->esmtp = t->esmtp;
+	smtpdp_tls_record(s, t);
 	handoff_params(t, r->mail_params, sizeof(r->mail_params),
 		       r->rcpt_param_buf, sizeof(r->rcpt_param_buf), r->rcpt_params);
 	r->head = s->head;
@@ -418,6 +431,7 @@ static const struct smtp_ops smtpdp_ops = {
 	.msg_data = on_msg_data,
 	.msg_end = on_msg_end,
 	.msg_abort = on_msg_abort,
+	.tls_start = smtpdp_tls_start,
 };
 
 /* ---- TCP events (struct tcp_app_ops) ---- */
@@ -450,6 +464,7 @@ static void *app_accept(void *listen_ctx, struct tcp_conn *c)
 		return NULL;
 	}
 	s->live = true;
+	smtpdp_tls_policy(s);
 	l->ctr->sessions++;
 	if (sfilter_dp_open(s, addr))
 		output_flush(s);	/* the greeting, unless held */
@@ -483,6 +498,7 @@ static void app_closed(void *app_conn, struct tcp_conn *c,
 		s->live = false;
 		smtp_session_fini(&s->sess);	/* aborts a message in progress */
 	}
+	smtpdp_tls_release(s);
 	sfilter_dp_close(s);
 	slot_release(s);
 }
@@ -610,6 +626,7 @@ unsigned smtpdp_poll(void *lcore_ctx, uint64_t now_us)
 	l->now_us = now_us;
 	if (l->sf)
 		sfilter_quiesce(l->sf);
+	tls_worker_refresh(l->tls);	/* a reloaded certificate */
 	return results(l) + tick(l);
 }
 
@@ -679,6 +696,8 @@ struct smtpdp_lcore *smtpdp_lcore_new(const struct smtpdp_config *cfg,
 		goto fail;
 	if ((l->engine = engine_worker_new(cfg->rules)) == NULL)
 		goto fail;
+	if (cfg->tls && (l->tls = tls_worker_new(cfg->tls, index)) == NULL)
+		goto fail;
 	for (i = 0; i < cfg->sessions; i++) {
 		l->conns[i].lc = l;
 		l->conns[i].index = i;
@@ -707,6 +726,7 @@ void smtpdp_lcore_report(const struct smtpdp_lcore *l, FILE *fp)
 		(unsigned long long)c->msg_no_chunk,
 		(unsigned long long)c->msg_engine_fail,
 		(unsigned long long)c->msg_busy);
+	tls_worker_report(l->tls, fp, "mxgate-dp");
 }
 
 /* smtpdp_lcore_free - after the lcore stopped */
@@ -716,6 +736,7 @@ void smtpdp_lcore_free(struct smtpdp_lcore *l)
 		return;
 	if (l->engine)
 		engine_worker_free(l->engine);
+	tls_worker_free(l->tls);
 	rte_ring_free(l->to_ctrl);
 	rte_ring_free(l->from_ctrl);
 	rte_free(l->free_slots);

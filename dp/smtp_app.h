@@ -78,6 +78,7 @@
 #include "smtp_session.h"
 #include "stats.h"
 #include "tcp.h"
+#include "tls.h"
 
 #define SMTPDP_PORT_DEFAULT	25
 #define SMTPDP_SESSIONS_DEFAULT	1024	/* session slots per lcore */
@@ -104,6 +105,7 @@ struct smtpdp_config {
 	uint32_t sessions;		/* slots per lcore */
 	struct relay_config relay;
 	struct delivery_config delivery;
+	struct tls_server *tls;		/* NULL: no STARTTLS (dp/tls_dp.c) */
 };
 
 /*
@@ -125,6 +127,8 @@ struct smtpdp_handoff {
 	const char *rcpt[SMTP_RCPT_CAP];
 	char rcpt_buf[SMTP_ENVELOPE_CAP];
 	char mail_params[HANDOFF_MAIL_PARAMS_MAX];
+	char tls_version[SMTP_TLS_NAME_MAX];	/* "" without STARTTLS */
+	char tls_cipher[SMTP_TLS_NAME_MAX];
 	const char *rcpt_params[SMTP_RCPT_CAP];
 	char rcpt_param_buf[HANDOFF_RCPT_PARAMS_MAX];
 	struct verdict verdict;
@@ -149,6 +153,10 @@ struct smtpdp_conn {
 	bool msg_failed;		/* engine or chunk failure: 451 */
 	bool pending;			/* record is with control */
 	bool abandoned;			/* session gave up on that record */
+	bool tls_engaged;		/* 220 sent: the connection carries TLS */
+	bool tls_done;			/* handshake finished */
+	bool tls_shut;			/* close_notify queued */
+	struct tls_conn *tls;		/* reserved at STARTTLS (tls_dp.c) */
 	struct engine_msg *em;
 	struct envelope env;		/* the engine's view during DATA */
 	struct smtpdp_chunk *head, *tail;
@@ -178,6 +186,7 @@ struct smtpdp_lcore {
 	bool closing;			/* shutdown: draining */
 	uint64_t drain_end_us;
 	struct dp_smtp_counters *ctr;	/* in the counters memzone */
+	struct tls_worker *tls;		/* NULL: no STARTTLS */
 	struct sfilter_reader *sf;	/* NULL: no sender filter */
 } __rte_cache_aligned;
 
@@ -198,5 +207,17 @@ struct smtpctl *smtpctl_create(const struct dpconf *cf, unsigned nworkers,
 struct smtpdp_lcore *smtpctl_lcore(struct smtpctl *ctl, unsigned i);
 int smtpctl_start(struct smtpctl *ctl);
 void smtpctl_stop(struct smtpctl *ctl);
+
+/* tls_dp.c: STARTTLS on the lcore, set-up and reload in control */
+int smtpdp_tls_start(void *ctx);
+void smtpdp_tls_policy(struct smtpdp_conn *s);
+bool smtpdp_tls_engage(struct smtpdp_conn *s);
+int smtpdp_tls_pump(struct smtpdp_conn *s);
+void smtpdp_tls_record(struct smtpdp_conn *s, const struct smtp_txn *t);
+void smtpdp_tls_release(struct smtpdp_conn *s);
+int smtpdp_tls_setup(struct smtpdp_config *cfg, const struct dpconf *cf,
+		     unsigned nworkers);
+void smtpdp_tls_control(struct smtpdp_config *cfg);
+void smtpdp_tls_shutdown(struct smtpdp_config *cfg);
 
 #endif

@@ -127,7 +127,10 @@ static void submit(struct smtpctl *ctl, struct smtpdp_handoff *rec,
 	handoff_qid(SMTPCTL_QID_WORKER | rec->lcore, ctl->seq++, m->qid, sizeof(m->qid));
 	m->env = &rec->env;
 	m->client_port = rec->client_port;
-	m->proto = rec->esmtp ? "ESMTP" : "SMTP";
+	m->proto = rec->tls_version[0] ? (rec->esmtp ? "ESMTPS" : "SMTPS")
+		   : rec->esmtp ? "ESMTP" : "SMTP";
+	m->tls_version = rec->tls_version;
+	m->tls_cipher = rec->tls_cipher;
 	m->mail_params = rec->mail_params;
 	m->rcpt_params = rec->rcpt_params;
 	m->verdict = &rec->verdict;
@@ -167,6 +170,7 @@ static void *ctl_main(void *arg)
 			usleep(SMTPCTL_WAIT_MS * 1000);
 		}
 		delivery_run(ctl->delivery, mono_ms());
+		smtpdp_tls_control(&ctl->cfg);
 		if (ctl->sf)
 			sfilter_ctl_poll(ctl->sf, mono_ms());
 	}
@@ -266,6 +270,8 @@ struct smtpctl *smtpctl_create(const struct dpconf *cf, unsigned nworkers,
 			rte_strerror(rte_errno));
 		goto fail;
 	}
+	if (smtpdp_tls_setup(&ctl->cfg, cf, nworkers) < 0)
+		goto fail;
 	for (i = 0; i < nworkers; i++) {
 		ctl->lcs[i] = smtpdp_lcore_new(&ctl->cfg, i, ctl->chunks,
 					       (int)rte_socket_id(), &z->w[i].smtp);
@@ -347,6 +353,7 @@ void smtpctl_stop(struct smtpctl *ctl)
 		smtpdp_lcore_report(ctl->lcs[i], stdout);
 		smtpdp_lcore_free(ctl->lcs[i]);
 	}
+	smtpdp_tls_shutdown(&ctl->cfg);
 	rte_mempool_free(ctl->chunks);
 	if (ctl->epfd >= 0)
 		close(ctl->epfd);
