@@ -150,7 +150,9 @@ int pgstore_log(struct pgstore *s, const struct msglog_entry *e)
 			s->qoldest_ms = pgstore_now_ms();
 		s->queue[(s->qhead + s->qlen++) % s->cfg.queue_max] = row;
 		row = NULL;
-		if (s->qlen == s->cfg.batch_rows)
+		/* the first row arms the writer's batch_ms deadline, a full
+		 * batch goes at once; in between the writer sleeps */
+		if (s->qlen == 1 || s->qlen == s->cfg.batch_rows)
 			pthread_cond_signal(&s->qcond);
 	}
 	pthread_mutex_unlock(&s->qlock);

@@ -8,7 +8,9 @@
 # 198.18.0.2:25) and a private Postfix listens on 127.0.0.1:10026 as the
 # downstream. Sends one clean message and one carrying the EICAR test file
 # with swaks, prints what the client was told, the message Postfix delivered
-# and mxgate's JSON log lines, then removes everything it made.
+# and mxgate's JSON log lines and the same rows in the message log table of
+# the private PostgreSQL mxgate-dp started (the built-in default), then
+# removes everything it made.
 # MXGATE_DEMO_KEEP=1 keeps it running after the two messages until Enter, so
 # that you can send your own (the command is printed).
 # Exit status: 0 when the clean mail was delivered and EICAR refused with 5xx.
@@ -27,6 +29,9 @@ PF_ROOT=/var/tmp/mxgate-pf-demo
 demo_cleanup() {
     local rc=$?
     [ -f "$PF_ROOT/etc/main.cf" ] && postfix -c "$PF_ROOT/etc" stop >/dev/null 2>&1
+    dp_stop	# mxgate-dp stops its private PostgreSQL; if it could not:
+    [ -f "$WORK/pg/postmaster.pid" ] && runuser -u postgres -- \
+	/usr/lib/postgresql/15/bin/pg_ctl -D "$WORK/pg" stop -m immediate >/dev/null 2>&1
     rm -rf "$WORK" "$PF_ROOT"
     (exit $rc); dp_cleanup
 }
@@ -47,7 +52,8 @@ EOF
 say "mxgate-dp: 1 lcore on af_packet, rules $RULES"
 dp_start 1 --max-conns 256 --smtp-sessions 64 --msg-chunks 1024 \
     --relay 127.0.0.1:10026 --rules "$RULES" --quarantine "$WORK/quarantine" \
-    --log "$WORK/messages.log" --hostname mxgate-demo.example.net || fail "start mxgate-dp"
+    --log "$WORK/messages.log" --hostname mxgate-demo.example.net \
+    --db private --db-dir "$WORK/pg" --spool-dir "$WORK/spool" || fail "start mxgate-dp"
 grep "mxgate-dp: \(smtp\|ready\)" "$DP_LOG"
 
 send() {
@@ -82,6 +88,11 @@ say "mxgate's message log (one JSON line per message):"
 cat "$WORK/messages.log"
 grep -q '"action":"pass".*"reply_code":250' "$WORK/messages.log" || ok=0
 grep -q '"action":"reject".*"reply_code":550' "$WORK/messages.log" || ok=0
+say "the same in PostgreSQL (private server in $WORK/pg, table message_log):"
+sleep 0.5	# the writer batches rows for up to 50 ms
+psql -X "host=$WORK/pg dbname=mxgate user=mxgate" -c "SELECT to_char(logged_at, 'HH24:MI:SS.MS') AS time,
+    qid, sender, recipients, action, score, reply_code, rules_version FROM message_log ORDER BY id" || ok=0
+[ "$(psql -X -At "host=$WORK/pg dbname=mxgate user=mxgate" -c "SELECT count(*) FROM message_log")" = 2 ] || ok=0
 dp_stop
 say "shutting down: $(grep 'smtp worker' "$DP_LOG")"
 if [ $ok = 1 ]; then

@@ -5,7 +5,8 @@
 #				  $NS_C: Linux client, $IF_C 198.18.0.1/24
 #				  $NS_S: mxgate-dp on $IF_S (no address)
 #	dp_huge_up PAGES	private hugetlbfs mount in $HUGE_DIR
-#	dp_start N [args]	mxgate-dp with N lcores on af_packet, waits ready
+#	dp_start N [args]	mxgate-dp with N lcores on af_packet, waits ready;
+#				  no database (--db off) unless args say --db
 #	dp_stats		print the counters (secondary process)
 #	dp_stat NAME		one counter's total
 #	dp_cleanup		trap handler: stop, unmount, delete namespaces
@@ -107,7 +108,7 @@ dp_start() {
     local n=$1; shift
     : > "$DP_LOG"
     ip netns exec "$NS_S" "$DP_BIN" --vdev "net_af_packet0,iface=$IF_S,qpairs=$n$DP_VDEV_EXTRA" --lcores "0-$((n - 1))" \
-	--address $SERVER_IP/24 --file-prefix "$PREFIX" --idle-sleep-us "${DP_IDLE_SLEEP_US:-50}" "$@" \
+	--address $SERVER_IP/24 --file-prefix "$PREFIX" --idle-sleep-us "${DP_IDLE_SLEEP_US:-50}" --db off "$@" \
 	-- --huge-dir "$HUGE_DIR" --log-level=user1:info >>"$DP_LOG" 2>&1 &
     DP_PID=$!
     for _ in $(seq 1 200); do

@@ -154,6 +154,28 @@ static void test_log_rows_are_batched_and_searchable(void **state)
 	PQfinish(c);
 }
 
+/* test_a_single_row_is_committed_within_a_batch_interval: the writer
+ * does not wait for a full batch when mail is sparse */
+static void test_a_single_row_is_committed_within_a_batch_interval(void **state)
+{
+	static const char *rcpt[] = { "user@example.net" };
+	PGconn *c;
+	struct pgstore *s = open_store("log_single", &c);
+	struct logged l = { s, 1 };
+	struct msglog_entry e;
+	struct envelope env;
+	struct timespec nap = { 1, 0 };
+
+	assert_non_null(s);
+	nanosleep(&nap, NULL);		/* the writer is idle, asleep */
+	pgtest_entry(&e, &env, rcpt, "S1", "one@example.org");
+	assert_int_equal(pgstore_log(s, &e), 0);
+	assert_true(pgtest_wait(all_logged, &l, 4 * PGSTORE_BATCH_MS + 100));
+	assert_int_equal(pgtest_count(c, "SELECT count(*) FROM message_log"), 1);
+	pgstore_close(s);
+	PQfinish(c);
+}
+
 /* test_quarantine_round_trip_is_byte_identical */
 static void test_quarantine_round_trip_is_byte_identical(void **state)
 {
@@ -340,6 +362,7 @@ int main(void)
 		cmocka_unit_test(test_migrations_from_empty_database_reach_the_latest_version),
 		cmocka_unit_test(test_migrations_from_previous_version_keep_the_data),
 		cmocka_unit_test(test_log_rows_are_batched_and_searchable),
+		cmocka_unit_test(test_a_single_row_is_committed_within_a_batch_interval),
 		cmocka_unit_test(test_quarantine_round_trip_is_byte_identical),
 		cmocka_unit_test(test_rules_activation_notifies_listeners_and_is_audited),
 		cmocka_unit_test(test_spool_keeps_lines_across_reopen_and_skips_a_torn_line),
