@@ -352,3 +352,54 @@ int mgmt_json_get_list(const char *json, size_t len, const char *key,
 		return *at.p == ']' ? 1 : -1;
 	}
 }
+
+/* mgmt_json_value - a member as text: strings decoded, the rest as is */
+int mgmt_json_value(const char *json, size_t len, const char *key, char *out,
+		    size_t outlen)
+{
+	struct jp at;
+	const char *start;
+	int rc = find(json, len, key, &at);
+
+	if (rc <= 0)
+		return rc;
+	at.end = json + len;
+	if (*at.p == '"')
+		return string(&at, out, outlen) < 0 ? -1 : 1;
+	start = at.p;
+	if (value(&at, 1) < 0 || (size_t)(at.p - start) >= outlen)
+		return -1;
+	memcpy(out, start, (size_t)(at.p - start));
+	out[at.p - start] = 0;
+	return 1;
+}
+
+/* mgmt_json_each - every element of a top-level array */
+int mgmt_json_each(const char *json, size_t len,
+		   int (*fn)(void *ctx, const char *item, size_t n), void *ctx)
+{
+	struct jp j = { json, json + len };
+
+	if (value(&j, 0) < 0)
+		return -1;
+	j.p = json;
+	ws(&j);
+	if (*j.p != '[')
+		return -1;
+	j.p++;
+	ws(&j);
+	while (*j.p != ']') {
+		const char *s;
+
+		ws(&j);
+		s = j.p;
+		value(&j, 1);
+		if (fn(ctx, s, (size_t)(j.p - s)) != 0)
+			return 0;
+		ws(&j);
+		if (*j.p == ',')
+			j.p++;
+		ws(&j);
+	}
+	return 0;
+}

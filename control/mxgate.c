@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "mgmt_cli.h"
 #include "rules.h"
 #include "scan_report.h"
 
@@ -52,9 +53,17 @@ static void usage(FILE *fp)
 "                           and print one verdict per message\n"
 "  rules check DIR          validate and compile a rule set; report the\n"
 "                           first problem with file and line\n"
+"  status                   the running gateway: version, rules, downstream,\n"
+"                           database, per-core counters (HTTPS API)\n"
+"  messages [filters]       search the message log (--sender, --recipient,\n"
+"                           --action, --since, --until, --limit)\n"
+"  quarantine list|show|release|delete [QID]\n"
+"                           the quarantine; release re-injects downstream\n"
+"  token add NAME           a new API token (printed once, stored hashed)\n"
 "  version                  print the version\n"
 "\n"
-"Run 'mxgate scan --help' for the scan options.\n");
+"Run 'mxgate scan --help' for the scan options, 'mxgate status --help'\n"
+"for the connection options of the API commands (--url, --token, --json).\n");
 }
 
 /* scan_usage - help for `mxgate scan` */
@@ -252,6 +261,9 @@ int main(int argc, char **argv)
 		return cmd_scan(argc - 1, argv + 1);
 	if (strcmp(argv[1], "rules") == 0)
 		return cmd_rules(argc - 1, argv + 1);
+	if (strcmp(argv[1], "status") == 0 || strcmp(argv[1], "messages") == 0
+	    || strcmp(argv[1], "quarantine") == 0 || strcmp(argv[1], "token") == 0)
+		return mgmt_cli(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
 		printf("mxgate %s\n", MX_VERSION);
 		return EXIT_CLEAN;
