@@ -488,6 +488,11 @@ int bundle_https_get(const char *url, const char *ca_file, unsigned timeout_ms,
 		goto out;
 	}
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+	/* a close without close_notify ends the body: Content-Length and
+	 * the signature decide whether it is whole */
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
 	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1
 	    || SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
 		b_ssl_err(err, errlen, "load the CA file");

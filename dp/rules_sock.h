@@ -17,19 +17,12 @@
  *	mxgate-filter also does on SIGHUP keeps its own handler, called
  *	after ours).
  *
- *	One slot per worker thread, on its own cache line. The swap hook
- *	(control thread) makes one engine generation per worker - a scratch
- *	grown for the new databases once, hs_clone_scratch for the others -
- *	and publishes it in each slot. A worker calls rules_sock_quiesce()
- *	once per event-loop round, between events: there it takes a
- *	published generation (engine_worker_switch: new messages begin on
- *	it) and, once no message begun on the previous generation is still
- *	open (engine_gen_open, which counts a message until delivery is done
- *	with it), hands that one back through the slot. The hook returns when
- *	every worker has handed its previous generation back; only then are
- *	those generations and the old rule set freed. The slot's generation
- *	number is the "generation counter per thread" of the ADR: a worker
- *	reports the number it runs and the number it has fully drained.
+ *	The swap itself is rules_swap.c's (see rules_swap.h): generations
+ *	made off the data path, published per thread; a worker calls
+ *	rules_sock_quiesce() once per event-loop round, between events, and
+ *	the hook returns once every thread switched (its generation counter)
+ *	and no message begun on the old set is open - in socket mode a
+ *	message is open until delivery is done with it.
  *
  *	rules_sock_manager() gives the rules manager to the control plane
  *	(ctlplane_set_rules: the management API's rules routes); it stays
@@ -53,11 +46,6 @@
 #define MX_RULES_SOCK_H
 
 #include "engine.h"
-
-#define RULES_SOCK_PREALLOC	4	/* message objects made per worker
-					 * with a new generation */
-#define RULES_SOCK_WAIT_US	1000	/* control's poll of the slots */
-#define RULES_SOCK_HUP_POLL_US	50000	/* control thread's SIGHUP check */
 
 struct sock_config;
 struct rules_sock;
