@@ -241,3 +241,10 @@ class Filter:
             except subprocess.TimeoutExpired:
                 self.p.kill()
                 self.p.wait()
+        self.err.flush()
+        err = open(self.err.name).read()
+        ours = any(w in err for w in ("sfilter", "dnsbl", "profiler", "dns.c"))
+        if ("ERROR: AddressSanitizer" in err or "runtime error:" in err
+                or ("ERROR: LeakSanitizer" in err and ours)):
+            print(err[-4000:])
+            fail("sanitizer report from mxgate-filter")
