@@ -178,6 +178,15 @@ static int key_sender_filter(struct dpconf *cf, const char *s)
     return (parse_str(cf->sender_filter, s));
 }
 
+/* DPCONF_STR_KEY - a key that is a bounded string */
+#define DPCONF_STR_KEY(fn, field) \
+static int fn(struct dpconf *cf, const char *s) { return (parse_str(cf->field, s)); }
+DPCONF_STR_KEY(key_mgmt_listen, mgmt_listen)
+DPCONF_STR_KEY(key_mgmt_cert, mgmt_cert)
+DPCONF_STR_KEY(key_mgmt_key, mgmt_key)
+DPCONF_STR_KEY(key_mgmt_tokens, mgmt_tokens)
+DPCONF_STR_KEY(key_state_dir, state_dir)
+
 /* key_quarantine - quarantine directory */
 static int key_quarantine(struct dpconf *cf, const char *s)
 {
@@ -311,6 +320,11 @@ static const struct dpconf_key dpconf_keys[] = {
     {"smtp_sessions", key_smtp_sessions, "N", "SMTP session slots per lcore, preallocated (1024)"},
     {"sender_filter", key_sender_filter, "FILE", "sender filter configuration, docs/sender-filter.md (none)"},
     {"msg_chunks", key_msg_chunks, "N", "16 KB message buffer chunks shared by the lcores (4096)"},
+    {"mgmt_listen", key_mgmt_listen, "A.B.C.D:P", "HTTPS management API, off for none (127.0.0.1:8445)"},
+    {"mgmt_cert", key_mgmt_cert, "FILE", "its PEM certificate (self-signed in state_dir)"},
+    {"mgmt_key", key_mgmt_key, "FILE", "its PEM key (state_dir/mgmt-key.pem)"},
+    {"mgmt_tokens", key_mgmt_tokens, "FILE", "hashed bearer tokens (state_dir/tokens)"},
+    {"state_dir", key_state_dir, "DIR", "certificates, tokens, rule versions (/var/lib/mxgate)"},
     {"db", key_db, "CONNINFO", "PostgreSQL conninfo, private (own server) or off (private)"},
     {"db_dir", key_db_dir, "DIR", "private PostgreSQL data directory (/var/lib/mxgate/pg)"},
     {"spool_dir", key_spool_dir, "DIR", "message log spool while the database is down (/var/lib/mxgate/spool)"},

@@ -103,6 +103,12 @@ struct dpconf {
     char hostname[DPCONF_STR_MAX];	/* greeting and headers, empty: host name */
     uint32_t smtp_sessions;	/* session slots per lcore */
     uint32_t msg_chunks;	/* message chunks, shared by the lcores */
+    /* control plane (control/ctlplane.h); empty: its default */
+    char mgmt_listen[DPCONF_STR_MAX];
+    char mgmt_cert[DPCONF_STR_MAX];
+    char mgmt_key[DPCONF_STR_MAX];
+    char mgmt_tokens[DPCONF_STR_MAX];
+    char state_dir[DPCONF_STR_MAX];
     /* tls_* keys as given: control/tls.c parses them at SMTP set-up */
     struct {
 	char key[32];

@@ -42,6 +42,7 @@
 #include <rte_ring.h>
 
 #include "config.h"
+#include "ctlplane.h"
 #include "dp.h"
 #include "smtp_app.h"
 #include "sfilter_hooks.h"
@@ -51,6 +52,117 @@
 #define DP_RSS_KEY_LEN		40
 
 static volatile int dp_quit;
+
+/* What the control plane's hooks read: the counters memzone. */
+static struct dp_stats_zone *dp_zone;
+
+/* dp_core_stats - ctlplane hook: every lcore's counters, without locks */
+static unsigned dp_core_stats(void *ctx, struct ctlplane_core_stats *out,
+			      unsigned max)
+{
+    unsigned n = dp_zone->nworkers < max ? dp_zone->nworkers : max;
+
+    for (unsigned i = 0; i < n; i++) {
+	const struct dp_lcore_stats *w = &dp_zone->w[i];
+
+	out[i].core = dp_zone->lcore_id[i];
+	out[i].rx_pkts = w->rx_pkts;
+	out[i].rx_bytes = w->rx_bytes;
+	out[i].tx_pkts = w->tx_pkts;
+	out[i].tx_bytes = w->tx_bytes;
+	out[i].drops = w->drop_eth_short + w->drop_eth_type + w->drop_not_for_us
+	    + w->drop_multiseg + w->drop_ip_header + w->drop_ip_csum + w->drop_ip_frag
+	    + w->drop_ip_ttl + w->drop_ip_proto + w->drop_no_route + w->drop_icmp
+	    + w->drop_arp + w->drop_steer_full + w->drop_tx_full + w->drop_no_mbuf;
+	out[i].conns = w->tcp_conns;
+	out[i].sessions = w->smtp.sessions;
+	out[i].sessions_refused = w->smtp.sessions_refused;
+	out[i].messages = w->smtp.messages;
+	out[i].msg_bytes = w->smtp.msg_bytes;
+	out[i].msg_pass = w->smtp.msg_pass;
+	out[i].msg_tag = w->smtp.msg_tag;
+	out[i].msg_quarantine = w->smtp.msg_quarantine;
+	out[i].msg_discard = w->smtp.msg_discard;
+	out[i].msg_reject = w->smtp.msg_reject;
+	out[i].msg_tempfail = w->smtp.msg_tempfail;
+	out[i].msg_delivered = w->smtp.msg_delivered;
+	out[i].replies_4xx = w->smtp.replies_4xx;
+	out[i].replies_5xx = w->smtp.replies_5xx;
+	out[i].busy_cycles = w->busy_cycles;
+	out[i].idle_cycles = w->idle_cycles;
+	metrics_hist_read(&w->smtp.scan_ms, &out[i].scan_ms);
+	metrics_hist_read(&w->smtp.total_ms, &out[i].total_ms);
+    }
+    return (n);
+}
+
+/* dp_relay_state - ctlplane hook: messages with control, not answered */
+static void dp_relay_state(void *ctx, struct ctlplane_relay_state *out)
+{
+    const struct dpconf *cf = ctx;
+    uint64_t handed = 0, answered = 0;
+
+    for (unsigned i = 0; i < dp_zone->nworkers; i++) {
+	const struct dp_smtp_counters *c = &dp_zone->w[i].smtp;
+
+	handed += c->messages;
+	answered += c->msg_pass + c->msg_tag + c->msg_quarantine + c->msg_discard
+	    + c->msg_reject + c->msg_tempfail;
+    }
+    snprintf(out->addr, sizeof(out->addr), "%s:%u", cf->relay_host, cf->relay_port);
+    out->reachable = -1;
+    out->in_flight = handed > answered ? handed - answered : 0;
+}
+
+/* dp_ctlplane - store, rules manager and management port, as configured */
+static struct ctlplane *dp_ctlplane(const struct dpconf *cf, unsigned nworkers,
+				    struct smtpctl *smtp)
+{
+    static struct ctlplane_hooks hooks;
+    static const char *kv[2 * CTLPLANE_CONFIG_KEYS_MAX + 1];
+    static char relay[80], addr[32];
+    struct ctlplane_config cc;
+    struct ctlplane *cp;
+    char    err[512];
+    unsigned n = 0;
+
+    ctlplane_config_default(&cc);
+    snprintf(relay, sizeof(relay), "%s:%u", cf->relay_host, cf->relay_port);
+    snprintf(addr, sizeof(addr), "%u.%u.%u.%u/%u", cf->addr >> 24, cf->addr >> 16 & 255,
+	     cf->addr >> 8 & 255, cf->addr & 255, cf->prefix_len);
+    kv[n++] = "address"; kv[n++] = addr;
+    kv[n++] = "relay"; kv[n++] = relay;
+    kv[n++] = "rules"; kv[n++] = cf->rules;
+    kv[n++] = "quarantine"; kv[n++] = cf->quarantine;
+    kv[n++] = "log"; kv[n++] = cf->log;
+    kv[n++] = "db"; kv[n++] = strcmp(cf->db, "off") == 0 ? "off" : cf->db[0] ? "(conninfo)" : "private";
+    kv[n] = NULL;
+    cc.daemon = "mxgate-dp";
+#ifdef MX_VERSION
+    cc.version = MX_VERSION;
+#endif
+    cc.mgmt_listen = cf->mgmt_listen[0] ? cf->mgmt_listen : NULL;
+    cc.mgmt_cert = cf->mgmt_cert[0] ? cf->mgmt_cert : NULL;
+    cc.mgmt_key = cf->mgmt_key[0] ? cf->mgmt_key : NULL;
+    cc.mgmt_tokens = cf->mgmt_tokens[0] ? cf->mgmt_tokens : NULL;
+    if (cf->state_dir[0])
+	cc.state_dir = cf->state_dir;
+    cc.pg = smtp ? smtpctl_store(smtp) : NULL;	/* delivery's, opened first */
+    cc.node = cf->node[0] ? cf->node : NULL;
+    cc.rules_dir = cf->rules;
+    cc.quarantine_dir = cf->quarantine;
+    cc.relay_host = cf->relay_host;
+    cc.relay_port = cf->relay_port;
+    cc.relay_helo = cf->hostname[0] ? cf->hostname : NULL;
+    cc.workers = nworkers;
+    cc.config_kv = kv;
+    hooks.ctx = (void *) cf;
+    hooks.core_stats = dp_core_stats;
+    hooks.relay_state = dp_relay_state;
+    if ((cp = ctlplane_start(&cc, &hooks, err, sizeof(err))) == NULL)
+	rte_exit(EXIT_FAILURE, "start the control plane: %s\n", err);
+    return (cp);
+}
 
 /* dp_signal - ask every lcore to leave its loop */
 static void dp_signal(int sig)
@@ -210,6 +322,7 @@ int     main(int argc, char **argv)
     unsigned nworkers, i, lcore, k;
     unsigned data_room;
     struct smtpctl *smtp = 0;
+    struct ctlplane *cp = 0;
     int     ret;
 
     dpconf_defaults(&cf);
@@ -307,6 +420,8 @@ int     main(int argc, char **argv)
     fflush(stdout);
     if (smtp && smtpctl_start(smtp) < 0)
 	rte_exit(EXIT_FAILURE, "start the SMTP control thread\n");
+    dp_zone = z;
+    cp = dp_ctlplane(&cf, nworkers, smtp);
 
     i = 1;
     RTE_LCORE_FOREACH_WORKER(lcore) {
@@ -317,6 +432,7 @@ int     main(int argc, char **argv)
     }
     dp_lcore_main(&lcs[0]);
     rte_eal_mp_wait_lcore();
+    ctlplane_stop(cp);
 
     for (i = 0; i < nworkers; i++) {
 	dpstats_publish_tcp(lcs[i].stats, tcp_stack_counters(lcs[i].tcp),

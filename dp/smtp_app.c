@@ -398,6 +398,7 @@ static void on_msg_end(void *ctx, const struct smtp_txn *t)
 	record_fill(s, t);
 	r->receive_ms = s->first_byte_us ? (double)(t0 - s->first_byte_us) / US_PER_MS : 0;
 	r->scan_ms = (double)(rte_rdtsc() - tsc0) * US_PER_MS / (double)rte_get_tsc_hz();
+	r->end_us = t0;
 	l->ctr->msg_bytes += r->size;
 	s->pending = true;
 	s->abandoned = false;
@@ -576,6 +577,9 @@ static unsigned results(struct smtpdp_lcore *l)
 		chunks_free(l, r->head);
 		r->head = NULL;
 		action_count(l->ctr, r);
+		metrics_hist_observe(&l->ctr->scan_ms, r->scan_ms);
+		metrics_hist_observe(&l->ctr->total_ms,
+				     (double)(l->now_us - r->end_us) / US_PER_MS);
 		if (s->live && !s->abandoned) {
 			smtp_session_message_result(&s->sess, r->reply.code,
 						    r->reply.enhanced, r->reply.text,

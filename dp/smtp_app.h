@@ -17,6 +17,7 @@
  *	struct smtpdp_lcore *smtpctl_lcore(struct smtpctl *ctl, unsigned i);
  *	int smtpctl_start(struct smtpctl *ctl);
  *	void smtpctl_stop(struct smtpctl *ctl);
+ *	struct pgstore *smtpctl_store(struct smtpctl *ctl);
  *
  * DESCRIPTION
  *	Every worker lcore owns a struct smtpdp_lcore: a fixed pool of
@@ -134,6 +135,7 @@ struct smtpdp_handoff {
 	struct verdict verdict;
 	struct verdict_match matches[SMTPDP_MATCH_MAX];
 	double receive_ms, scan_ms;
+	uint64_t end_us;		/* lcore clock at the handoff */
 	/* control's */
 	struct delivery_msg dm;
 	struct iovec *iov;
@@ -205,6 +207,7 @@ void smtpdp_lcore_free(struct smtpdp_lcore *l);
 struct smtpctl *smtpctl_create(const struct dpconf *cf, unsigned nworkers,
 			       struct dp_stats_zone *z);
 struct smtpdp_lcore *smtpctl_lcore(struct smtpctl *ctl, unsigned i);
+struct pgstore *smtpctl_store(struct smtpctl *ctl);
 int smtpctl_start(struct smtpctl *ctl);
 void smtpctl_stop(struct smtpctl *ctl);
 

@@ -220,6 +220,12 @@ static int open_store(struct smtpctl *ctl, const struct dpconf *cf)
 	return 0;
 }
 
+/* smtpctl_store - the store delivery uses, for the control plane's API */
+struct pgstore *smtpctl_store(struct smtpctl *ctl)
+{
+	return ctl->store;
+}
+
 /* smtpctl_create - everything SMTP needs, at start-up (after EAL) */
 struct smtpctl *smtpctl_create(const struct dpconf *cf, unsigned nworkers,
 			       struct dp_stats_zone *z)

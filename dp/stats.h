@@ -42,11 +42,13 @@
 #include <rte_mempool.h>
 
 #include "sfilter_counters.h"
+#include "metrics.h"
 #include "tcp.h"
 
 #define DPSTATS_ZONE_NAME	"mxgate_stats"
 #define DPSTATS_MAGIC		0x6d786470U	/* "mxdp" */
-#define DPSTATS_VERSION		2	/* 2: tsc_hz, busy_cycles, smtp */
+#define DPSTATS_VERSION		3	/* 2: tsc_hz, busy_cycles, smtp;
+					 * 3: latency histograms */
 #define DP_MAX_WORKERS		64		/* worker lcores per process */
 #define DP_STATS_PUBLISH_US	1000		/* TCP counter copy interval */
 
@@ -71,6 +73,8 @@ struct dp_smtp_counters {
     uint64_t replies_4xx;	/* final reply lines sent, by class */
     uint64_t replies_5xx;
     uint64_t reply_bytes;	/* everything the sessions sent */
+    struct metrics_hist scan_ms;	/* engine time per message */
+    struct metrics_hist total_ms;	/* handoff to control's reply */
 };
 
 struct dp_lcore_stats {
