@@ -92,6 +92,50 @@ static void test_migrations_from_previous_version_keep_the_data(void **state)
 	PQfinish(c);
 }
 
+struct opener {
+	const char *conninfo;
+	const char *node;
+	struct pgstore *s;
+};
+
+/* open_thread - one node starting */
+static void *open_thread(void *arg)
+{
+	struct opener *o = arg;
+	struct pgstore_config cfg = { 0 };
+	char err[1024], spool[PATH_MAX + 32];
+
+	snprintf(spool, sizeof(spool), "%s/spool-%s", T.dir, o->node);
+	cfg.conninfo = o->conninfo;
+	cfg.spool_dir = spool;
+	cfg.node = o->node;
+	if ((o->s = pgstore_open(&cfg, err, sizeof(err))) == NULL)
+		fprintf(stderr, "%s: %s\n", o->node, err);
+	return NULL;
+}
+
+/* test_two_nodes_migrating_one_database_at_once_do_not_race */
+static void test_two_nodes_migrating_one_database_at_once_do_not_race(void **state)
+{
+	char conninfo[PATH_MAX + 64];
+	PGconn *c = pgtest_db(&T, "mig_race", conninfo, sizeof(conninfo));
+	struct opener o[2] = { { conninfo, "node1", NULL }, { conninfo, "node2", NULL } };
+	pthread_t t[2];
+	int i;
+
+	for (i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, open_thread, &o[i]), 0);
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	assert_non_null(o[0].s);
+	assert_non_null(o[1].s);
+	assert_int_equal(pgtest_count(c, "SELECT count(*) FROM schema_version"),
+			 pgstore_schema_latest());
+	pgstore_close(o[0].s);
+	pgstore_close(o[1].s);
+	PQfinish(c);
+}
+
 struct logged {
 	struct pgstore *s;
 	uint64_t want;
@@ -361,6 +405,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_migrations_from_empty_database_reach_the_latest_version),
 		cmocka_unit_test(test_migrations_from_previous_version_keep_the_data),
+		cmocka_unit_test(test_two_nodes_migrating_one_database_at_once_do_not_race),
 		cmocka_unit_test(test_log_rows_are_batched_and_searchable),
 		cmocka_unit_test(test_a_single_row_is_committed_within_a_batch_interval),
 		cmocka_unit_test(test_quarantine_round_trip_is_byte_identical),
