@@ -146,6 +146,31 @@ DPCONF_UINT_KEY(key_idle_sleep_us, idle_sleep_us, 0, 100000)
 DPCONF_UINT_KEY(key_smtp_port, smtp_port, 0, 65535)
 DPCONF_UINT_KEY(key_smtp_sessions, smtp_sessions, 1, 1048576)
 DPCONF_UINT_KEY(key_msg_chunks, msg_chunks, 64, 16777216)
+DPCONF_UINT_KEY(key_rules_bundle_interval, rules_bundle_interval, 0, 604800)
+
+/* key_pidfile - where `mxgate rules` finds our pid */
+static int key_pidfile(struct dpconf *cf, const char *s)
+{
+    return (parse_str(cf->pidfile, s));
+}
+
+/* key_rules_bundle_url - https URL of the signed rules bundle */
+static int key_rules_bundle_url(struct dpconf *cf, const char *s)
+{
+    return (strncmp(s, "https://", 8) == 0 ? parse_str(cf->rules_bundle_url, s) : -1);
+}
+
+/* key_rules_bundle_ca - CA file the bundle server must chain to */
+static int key_rules_bundle_ca(struct dpconf *cf, const char *s)
+{
+    return (parse_str(cf->rules_bundle_ca, s));
+}
+
+/* key_rules_bundle_key - the signer's Ed25519 public key (PEM) */
+static int key_rules_bundle_key(struct dpconf *cf, const char *s)
+{
+    return (parse_str(cf->rules_bundle_key, s));
+}
 
 /* key_relay - "A.B.C.D:PORT" of the downstream MTA */
 static int key_relay(struct dpconf *cf, const char *s)
@@ -320,6 +345,11 @@ static const struct dpconf_key dpconf_keys[] = {
     {"smtp_sessions", key_smtp_sessions, "N", "SMTP session slots per lcore, preallocated (1024)"},
     {"sender_filter", key_sender_filter, "FILE", "sender filter configuration, docs/sender-filter.md (none)"},
     {"msg_chunks", key_msg_chunks, "N", "16 KB message buffer chunks shared by the lcores (4096)"},
+    {"pidfile", key_pidfile, "FILE", "our pid, for `mxgate rules` (none)"},
+    {"rules_bundle_url", key_rules_bundle_url, "URL", "https URL of the signed rules bundle (none)"},
+    {"rules_bundle_ca", key_rules_bundle_ca, "FILE", "CA the bundle server must chain to (none)"},
+    {"rules_bundle_key", key_rules_bundle_key, "FILE", "Ed25519 public key (PEM) of the bundle signer (none)"},
+    {"rules_bundle_interval", key_rules_bundle_interval, "S", "seconds between bundle fetches, 0: on request (0)"},
     {"mgmt_listen", key_mgmt_listen, "A.B.C.D:P", "HTTPS management API, off for none (127.0.0.1:8445)"},
     {"mgmt_cert", key_mgmt_cert, "FILE", "its PEM certificate (self-signed in state_dir)"},
     {"mgmt_key", key_mgmt_key, "FILE", "its PEM key (state_dir/mgmt-key.pem)"},

@@ -120,6 +120,12 @@ struct dpconf {
     char spool_dir[DPCONF_STR_MAX];	/* message log spool */
     char node[DPCONF_STR_MAX];	/* our name in the database, "": hostname */
     char sender_filter[DPCONF_STR_MAX];	/* docs/sender-filter.md, empty: off */
+    /* rule publishing (dp/rules_rcu.h, docs/adr/0010-rule-publishing.md) */
+    char pidfile[DPCONF_STR_MAX];	/* for `mxgate rules`, empty: none */
+    char rules_bundle_url[DPCONF_STR_MAX];	/* signed bundle, empty: none */
+    char rules_bundle_ca[DPCONF_STR_MAX];	/* its server's CA file */
+    char rules_bundle_key[DPCONF_STR_MAX];	/* Ed25519 public key, PEM */
+    uint32_t rules_bundle_interval;	/* seconds between fetches, 0: asked */
 };
 
 extern void dpconf_defaults(struct dpconf *);

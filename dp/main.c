@@ -422,6 +422,8 @@ int     main(int argc, char **argv)
 	rte_exit(EXIT_FAILURE, "start the SMTP control thread\n");
     dp_zone = z;
     cp = dp_ctlplane(&cf, nworkers, smtp);
+    if (smtp)			/* the API publishes through our rules manager */
+	ctlplane_set_rules(cp, smtpctl_rulesmgr(smtp));
 
     i = 1;
     RTE_LCORE_FOREACH_WORKER(lcore) {

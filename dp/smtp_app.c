@@ -41,6 +41,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
+#include "rules_rcu.h"
 #include "smtp_app.h"
 #include "sfilter_hooks.h"
 
@@ -281,7 +282,7 @@ static int on_msg_begin(void *ctx, const struct smtp_txn *t)
 		return -1;		/* 451 4.3.0: the client retries */
 	}
 	s->env = t->env;
-	s->em = engine_msg_begin(l->engine, l->cfg->rules, &s->env);
+	s->em = engine_msg_begin(l->engine, NULL, &s->env);	/* current set */
 	if (s->em == NULL) {
 		l->ctr->msg_engine_fail++;
 		msg_release(s);
@@ -371,6 +372,10 @@ static void verdict_copy(struct smtpdp_handoff *r)
 		memcpy(r->matches, r->verdict.matches, n * sizeof(r->matches[0]));
 	r->verdict.matches = r->matches;
 	r->verdict.nmatches = n;
+	/* nothing may point into the rule set: a swap may free it */
+	for (size_t i = 0; i < n; i++)
+		r->matches[i].description = NULL;
+	r->verdict.policy = copy_str(r->policy, sizeof(r->policy), r->verdict.policy);
 }
 
 /* on_msg_end - verdict now, delivery by control, reply when it answers */
@@ -392,6 +397,8 @@ static void on_msg_end(void *ctx, const struct smtp_txn *t)
 		return;
 	}
 	verdict_copy(r);
+	copy_str(r->rules_version, sizeof(r->rules_version),
+		 engine_msg_rules_version(s->em));
 	sfilter_dp_msg_done(s, &r->verdict, &t->env);
 	engine_msg_free(s->em);
 	s->em = NULL;
@@ -631,6 +638,8 @@ unsigned smtpdp_poll(void *lcore_ctx, uint64_t now_us)
 	if (l->sf)
 		sfilter_quiesce(l->sf);
 	tls_worker_refresh(l->tls);	/* a reloaded certificate */
+	if (l->cfg->rules_swap != NULL)	/* quiescent: between events */
+		rules_rcu_quiesce(l->cfg->rules_swap, l->index, l->engine);
 	return results(l) + tick(l);
 }
 

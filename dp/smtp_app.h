@@ -17,6 +17,7 @@
  *	struct smtpdp_lcore *smtpctl_lcore(struct smtpctl *ctl, unsigned i);
  *	int smtpctl_start(struct smtpctl *ctl);
  *	void smtpctl_stop(struct smtpctl *ctl);
+ *	struct rulesmgr *smtpctl_rulesmgr(struct smtpctl *ctl);
  *	struct pgstore *smtpctl_store(struct smtpctl *ctl);
  *
  * DESCRIPTION
@@ -87,6 +88,8 @@
 #define SMTPDP_CHUNK_SIZE	16384	/* one chunk, header included */
 #define SMTPDP_CHUNK_CACHE	32	/* mempool cache per lcore */
 #define SMTPDP_MATCH_MAX	32	/* verdict matches copied for the log */
+#define SMTPDP_POLICY_MAX	64	/* policy name copied for the log */
+#define SMTPDP_VERSION_MAX	24	/* rule set version copied for the log */
 #define SMTPDP_TICK_MS		100	/* session timeout scan interval */
 #define SMTPDP_RESULT_BURST	32	/* results taken per loop iteration */
 #define SMTPDP_ADDR_MAX		16	/* "255.255.255.255" */
@@ -102,7 +105,8 @@ struct smtpdp_chunk {
 /* Shared start-up configuration, read-only after start. */
 struct smtpdp_config {
 	struct smtp_config smtp;
-	const struct ruleset *rules;
+	const struct ruleset *rules;		/* the start-up set */
+	struct rules_rcu *rules_swap;	/* rule swaps (rules_rcu.h); NULL: none */
 	uint32_t sessions;		/* slots per lcore */
 	struct relay_config relay;
 	struct delivery_config delivery;
@@ -134,6 +138,9 @@ struct smtpdp_handoff {
 	char rcpt_param_buf[HANDOFF_RCPT_PARAMS_MAX];
 	struct verdict verdict;
 	struct verdict_match matches[SMTPDP_MATCH_MAX];
+	/* copies: the rule set may be freed (a swap) before control logs */
+	char policy[SMTPDP_POLICY_MAX];
+	char rules_version[SMTPDP_VERSION_MAX];
 	double receive_ms, scan_ms;
 	uint64_t end_us;		/* lcore clock at the handoff */
 	/* control's */
@@ -210,6 +217,7 @@ struct smtpdp_lcore *smtpctl_lcore(struct smtpctl *ctl, unsigned i);
 struct pgstore *smtpctl_store(struct smtpctl *ctl);
 int smtpctl_start(struct smtpctl *ctl);
 void smtpctl_stop(struct smtpctl *ctl);
+struct rulesmgr *smtpctl_rulesmgr(struct smtpctl *ctl);
 
 /* tls_dp.c: STARTTLS on the lcore, set-up and reload in control */
 int smtpdp_tls_start(void *ctx);

@@ -42,6 +42,7 @@
 #include "config.h"
 #include "rules.h"
 #include "pgstore.h"
+#include "rules_rcu.h"
 #include "smtp_app.h"
 #include "sfilter_hooks.h"
 
@@ -49,6 +50,7 @@
 #define SMTPCTL_BURST		32	/* records taken per ring and pass */
 #define SMTPCTL_QID_WORKER	0x80	/* qid worker field: dp, not filter */
 #define SMTPCTL_CHUNK_POOL	"mxgate_msgchunks"
+#define SMTPCTL_STATE_DIR_DEFAULT "/var/lib/mxgate"	/* = ctlplane's */
 
 struct smtpctl {
 	struct smtpdp_config cfg;
@@ -134,6 +136,7 @@ static void submit(struct smtpctl *ctl, struct smtpdp_handoff *rec,
 	m->mail_params = rec->mail_params;
 	m->rcpt_params = rec->rcpt_params;
 	m->verdict = &rec->verdict;
+	m->rules_version = rec->rules_version;
 	m->body = rec->iov;
 	m->nbody = i;
 	m->size = rec->size;
@@ -226,6 +229,40 @@ struct pgstore *smtpctl_store(struct smtpctl *ctl)
 	return ctl->store;
 }
 
+/* smtpctl_rules_start - rule swaps on the lcores (rules_rcu.h): the rules
+ * manager, its SIGHUP thread and the pidfile */
+static int smtpctl_rules_start(struct smtpctl *ctl, const struct dpconf *cf,
+			       unsigned nworkers)
+{
+	struct rules_rcu_config rc;
+	char err[512];
+
+	memset(&rc, 0, sizeof(rc));
+	rc.nworkers = nworkers;
+	rc.rules = ctl->rules;
+	rc.rules_dir = cf->rules;
+	/* the control plane's state directory: kept versions, requests */
+	rc.state_dir = cf->state_dir[0] ? cf->state_dir : SMTPCTL_STATE_DIR_DEFAULT;
+	rc.pidfile = cf->pidfile[0] ? cf->pidfile : NULL;
+	rc.bundle_url = cf->rules_bundle_url[0] ? cf->rules_bundle_url : NULL;
+	rc.bundle_ca = cf->rules_bundle_ca[0] ? cf->rules_bundle_ca : NULL;
+	rc.bundle_key = cf->rules_bundle_key[0] ? cf->rules_bundle_key : NULL;
+	rc.bundle_interval_s = cf->rules_bundle_interval;
+	rc.log = stdout;
+	rc.stop = &ctl->quit;
+	if ((ctl->cfg.rules_swap = rules_rcu_start(&rc, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "mxgate-dp: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* smtpctl_rulesmgr - the rules manager, for the control plane */
+struct rulesmgr *smtpctl_rulesmgr(struct smtpctl *ctl)
+{
+	return ctl && ctl->cfg.rules_swap ? rules_rcu_manager(ctl->cfg.rules_swap) : NULL;
+}
+
 /* smtpctl_create - everything SMTP needs, at start-up (after EAL) */
 struct smtpctl *smtpctl_create(const struct dpconf *cf, unsigned nworkers,
 			       struct dp_stats_zone *z)
@@ -253,6 +290,8 @@ struct smtpctl *smtpctl_create(const struct dpconf *cf, unsigned nworkers,
 	}
 	ctl->cfg.rules = ctl->rules;
 	ctl->cfg.delivery.rules_version = rules_version(ctl->rules);
+	if (smtpctl_rules_start(ctl, cf, nworkers) < 0)
+		goto fail;
 	/* Not fatal: without it, quarantine verdicts get 451 (delivery
 	 * cannot store them), every other message flows. */
 	if (mkdir(ctl->qdir, 0700) < 0 && errno != EEXIST)
@@ -360,6 +399,7 @@ void smtpctl_stop(struct smtpctl *ctl)
 		smtpdp_lcore_free(ctl->lcs[i]);
 	}
 	smtpdp_tls_shutdown(&ctl->cfg);
+	rules_rcu_stop(ctl->cfg.rules_swap);	/* after the lcores' engines */
 	rte_mempool_free(ctl->chunks);
 	if (ctl->epfd >= 0)
 		close(ctl->epfd);

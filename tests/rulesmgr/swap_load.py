@@ -1,7 +1,9 @@
 """swap_load.py - 20 rule swaps under continuous SMTP load.
 
 usage: swap_load.py sock MXGATE-FILTER [SWAPS]
-       (the data-plane variant imports run_swaps() from live_swap.py)
+       swap_load.py sink PORT FILE      (the downstream, one Message-Id a line)
+       swap_load.py dp HOST PORT STATE_DIR PIDFILE WORKDIR SWAPS SINKFILE MSGLOG
+       (live_swap.sh runs the data-plane variant: mxgate-dp in a namespace)
 
 Pins, for the daemon's rule publishing (docs/adr/0010-rule-publishing.md):
   * zero failed sessions and zero lost messages while the rule set is
@@ -51,6 +53,22 @@ class Sink(socketserver.ThreadingTCPServer):
         super().__init__(("127.0.0.1", 0), SinkHandler)
 
 
+class FileSink:
+    """The counts of a sink in another namespace, from its file."""
+
+    def __init__(self, path):
+        self.path = path
+        self.lock = threading.Lock()
+
+    @property
+    def got(self):
+        counts = {}
+        with open(self.path) as f:
+            for line in f:
+                counts[line.strip()] = counts.get(line.strip(), 0) + 1
+        return counts
+
+
 class SinkHandler(socketserver.StreamRequestHandler):
     def handle(self):
         w = self.wfile
@@ -76,6 +94,9 @@ class SinkHandler(socketserver.StreamRequestHandler):
                     return
                 with self.server.lock:
                     self.server.got[mid] = self.server.got.get(mid, 0) + 1
+                    if getattr(self.server, "out", None):
+                        self.server.out.write(f"{mid}\n")
+                        self.server.out.flush()
                 w.write(b"250 2.0.0 queued\r\n")
             elif verb == b"QUIT":
                 w.write(b"221 bye\r\n")
@@ -270,8 +291,9 @@ def run_swaps(host, port, state_dir, pid_of, rules_root, swaps, sink, log_rows):
     time.sleep(0.5)
     bad += [f"load: {f}" for f in load.failures]
     with sink.lock:
+        got = dict(sink.got)
         for mid in load.accepted:
-            n = sink.got.get(mid, 0)
+            n = got.get(mid, 0)
             if n != 1:
                 bad.append(f"{mid}: answered 250 but reached the downstream {n} times")
     rows = log_rows()
@@ -291,7 +313,40 @@ def run_swaps(host, port, state_dir, pid_of, rules_root, swaps, sink, log_rows):
     return bad
 
 
+def log_rows(path):
+    try:
+        return [json.loads(l) for l in open(path)]
+    except OSError:
+        return []
+
+
+def main_sink(port, path):
+    socketserver.ThreadingTCPServer.allow_reuse_address = True
+    sink = Sink.__new__(Sink)
+    sink.lock = threading.Lock()
+    sink.got = {}
+    sink.out = open(path, "a")
+    socketserver.ThreadingTCPServer.__init__(sink, ("127.0.0.1", port), SinkHandler)
+    sink.serve_forever()
+
+
+def main_dp(host, port, state, pidfile, work, swaps, sinkfile, msglog):
+    def pid_of():
+        return int(open(pidfile).read())
+    bad = run_swaps(host, port, state, pid_of, work, swaps, FileSink(sinkfile),
+                    lambda: log_rows(msglog))
+    for b in bad:
+        print("FAIL:", b)
+    print("PASS" if not bad else "FAILED")
+    return 1 if bad else 0
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "sink":
+        return main_sink(int(sys.argv[2]), sys.argv[3])
+    if len(sys.argv) == 10 and sys.argv[1] == "dp":
+        a = sys.argv
+        return main_dp(a[2], int(a[3]), a[4], a[5], a[6], int(a[7]), a[8], a[9])
     if len(sys.argv) < 3 or sys.argv[1] != "sock":
         print(__doc__)
         return 2
