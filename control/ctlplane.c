@@ -147,7 +147,7 @@ struct ctlplane *ctlplane_start(const struct ctlplane_config *cfg,
 		cp->state_dir, "tokens");
 	snprintf(cp->rules_version, sizeof(cp->rules_version), "%s",
 		 cfg->rules_version ? cfg->rules_version : "");
-	if ((!cfg->mgmt_cert || !cfg->mgmt_tokens) && mkdir(cp->state_dir, 0700) < 0
+	if ((!cfg->mgmt_cert || !cfg->mgmt_tokens) && mkdir(cp->state_dir, CTLPLANE_STATE_DIR_MODE) < 0
 	    && errno != EEXIST)	/* what needs it fails later, saying what */
 		fprintf(stderr, "%s: create state directory %s: %s\n", cp->cfg.daemon,
 			cp->state_dir, strerror(errno));

@@ -65,6 +65,9 @@
 
 #define CTLPLANE_MGMT_LISTEN_DEFAULT	"127.0.0.1:8445"
 #define CTLPLANE_STATE_DIR_DEFAULT	"/var/lib/mxgate"
+/* Others must traverse it (the private PostgreSQL's data directory is
+ * inside by default); the secrets in it are 0600 each. */
+#define CTLPLANE_STATE_DIR_MODE		0755
 #define CTLPLANE_CORES_MAX		64	/* per-core snapshots */
 #define CTLPLANE_CONFIG_KEYS_MAX	64	/* GET /api/v1/config entries */
 

@@ -295,25 +295,38 @@ static void first_rcpt(const char *item, size_t n, char *out, size_t len)
 		snprintf(out, len, "%s (+%zu)", items[0], k - 1);
 }
 
-/* table_row - like msg_row, recipients summarised */
+/* table_row - one message: time, qid, sender, recipients, action, score */
 static int table_row(void *ctx, const char *item, size_t n)
 {
-	char t[64], q[128], from[CLI_FIELD_MAX], rc[CLI_FIELD_MAX], act[32], sc[32];
+	static const char *const times[] = { "logged_at", "quarantined_at", "time", "ts" };
+	char t[64] = "-", q[128], from[CLI_FIELD_MAX], rc[CLI_FIELD_MAX], act[32], sc[32];
+	char *meta = malloc(n + 1);
 	int *count = ctx;
 
-	if (mgmt_json_value(item, n, "time", t, sizeof(t)) != 1
-	    && mgmt_json_value(item, n, "ts", t, sizeof(t)) != 1
-	    && mgmt_json_value(item, n, "time_ms", t, sizeof(t)) != 1)
-		snprintf(t, sizeof(t), "-");
-	ms_time(t, sizeof(t));
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++)
+		if (mgmt_json_value(item, n, times[i], t, sizeof(t)) == 1)
+			break;
+	if (strlen(t) >= 19 && t[10] == 'T') {	/* RFC 3339 from the store */
+		t[10] = ' ';
+		t[19] = 0;
+	} else {
+		ms_time(t, sizeof(t));
+	}
 	if (mgmt_json_value(item, n, "from", from, sizeof(from)) != 1
 	    && mgmt_json_value(item, n, "sender", from, sizeof(from)) != 1)
 		snprintf(from, sizeof(from), "-");
 	first_rcpt(item, n, rc, sizeof(rc));
+	field(item, n, "action", act, sizeof(act));
+	field(item, n, "score", sc, sizeof(sc));
+	/* a stored quarantine row keeps the verdict in its metadata */
+	if (meta && strcmp(act, "-") == 0
+	    && mgmt_json_value(item, n, "meta", meta, n + 1) == 1) {
+		field(meta, strlen(meta), "action", act, sizeof(act));
+		field(meta, strlen(meta), "score", sc, sizeof(sc));
+	}
+	free(meta);
 	printf("%-19.19s  %-20.20s  %-26.26s  %-26.26s  %-10.10s %5s\n", t,
-	       field(item, n, "qid", q, sizeof(q)), from[0] ? from : "<>", rc,
-	       field(item, n, "action", act, sizeof(act)),
-	       field(item, n, "score", sc, sizeof(sc)));
+	       field(item, n, "qid", q, sizeof(q)), from[0] ? from : "<>", rc, act, sc);
 	(*count)++;
 	return 0;
 }

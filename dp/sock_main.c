@@ -92,7 +92,7 @@ static void usage(FILE *fp)
 "                             [state dir: tokens]\n"
 "                             state dir: --state-dir [" CTLPLANE_STATE_DIR_DEFAULT "]\n"
 "      --db CONNINFO          PostgreSQL store (libpq conninfo), 'private'\n"
-"                             for a private server in the state dir\n"
+"                             for a private server in /var/lib/mxgate/pg\n"
 "                             [none: local quarantine, no message search]\n"
 "      --node NAME            this gateway in the store [host name]\n"
 "      --sender-filter FILE   sender filter configuration\n"

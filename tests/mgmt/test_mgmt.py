@@ -18,6 +18,9 @@ the mxgate command-line tool.
              are consistent with the mail sent
   cli        mxgate status / quarantine / messages, tables and --json,
              and what it says when the gateway is not there
+  store      with PostgreSQL (a throw-away cluster): message search with
+             every filter, quarantine from the store, release and delete,
+             audit rows, mxgate_db_* metrics
 """
 import hashlib
 import json
@@ -117,7 +120,8 @@ class Sink:
 class Gateway:
     """mxgate-filter with its management port on a free loopback port."""
 
-    def __init__(self, state=None):
+    def __init__(self, state=None, extra=()):
+        self.extra = tuple(extra)
         self.sink = Sink()
         self.state = state or tempfile.mkdtemp(prefix="mxgate-mgmt-")
         self.mport = free_port()
@@ -125,7 +129,7 @@ class Gateway:
         self.smtp = free_port()
         self.f = Filter(FILTER, RULES, self.smtp, self.sink.port,
                         extra=("--state-dir", self.state,
-                               "--mgmt-listen", f"127.0.0.1:{self.mport}"))
+                               "--mgmt-listen", f"127.0.0.1:{self.mport}") + self.extra)
         if not wait_port(self.mport):
             fail("management port did not open: " + self.stderr())
         self.cert = os.path.join(self.state, "mgmt-cert.pem")
@@ -187,7 +191,7 @@ class Gateway:
         self.f.stop()
         self.f = Filter(FILTER, RULES, self.smtp, self.sink.port,
                         extra=("--state-dir", self.state,
-                               "--mgmt-listen", f"127.0.0.1:{self.mport}"))
+                               "--mgmt-listen", f"127.0.0.1:{self.mport}") + self.extra)
         if not wait_port(self.mport):
             fail("management port did not reopen: " + self.stderr())
 
@@ -501,7 +505,95 @@ def test_cli():
         g.destroy()
 
 
-SCENARIOS = {"auth": test_auth, "routes": test_routes, "tls": test_tls,
+PGBIN = "/usr/lib/postgresql/15/bin"
+
+
+class Postgres:
+    """A throw-away cluster in TOP/pg (Unix socket only), run as postgres."""
+
+    def __init__(self, top):
+        self.data = os.path.join(top, "pg")
+        self.conninfo = f"host={self.data} dbname=postgres user=mxgate"
+        os.makedirs(self.data, mode=0o700)
+        shutil.chown(self.data, "postgres", "postgres")
+        self.run("initdb", "-D", self.data, "-U", "mxgate", "-A", "trust", "--no-locale",
+                 "-E", "UTF8")
+        with open(os.path.join(self.data, "postgresql.conf"), "a") as f:
+            f.write(f"listen_addresses = ''\nunix_socket_directories = '{self.data}'\n")
+        self.run("pg_ctl", "-D", self.data, "-l", os.path.join(self.data, "log"), "-w", "start")
+
+    def run(self, prog, *args):
+        p = subprocess.run(["runuser", "-u", "postgres", "--", os.path.join(PGBIN, prog), *args],
+                           capture_output=True, cwd="/")
+        if p.returncode != 0:
+            fail(f"{prog}: {p.stdout.decode()}{p.stderr.decode()}")
+
+    def query(self, sql):
+        p = subprocess.run(["psql", "-X", "-At", self.conninfo, "-c", sql], capture_output=True)
+        if p.returncode != 0:
+            fail(f"psql {sql}: {p.stderr.decode()}")
+        return p.stdout.decode().strip()
+
+    def stop(self):
+        subprocess.run(["runuser", "-u", "postgres", "--", os.path.join(PGBIN, "pg_ctl"), "-D",
+                        self.data, "-m", "immediate", "-w", "stop"], capture_output=True, cwd="/")
+
+
+def test_store():
+    top = tempfile.mkdtemp(prefix="mxgate-mgmt-pg-")
+    os.chmod(top, 0o755)
+    pg = Postgres(top)
+    g = None
+    try:
+        g = Gateway(extra=("--db", pg.conninfo, "--node", "mgmt"))
+        s = g.json("GET", "/api/v1/status")
+        expect(s["db"]["open"], f"status db: {s['db']}")
+        g.send(CLEAN)
+        g.send(PHISH, rcpts=("bob@example.net", "carol@example.net"))
+        g.send(PHISH)
+        end = time.time() + 15
+        while time.time() < end and len(g.json("GET", "/api/v1/messages")) < 3:
+            time.sleep(0.1)
+        rows = g.json("GET", "/api/v1/messages")
+        expect(len(rows) == 3, f"messages: {rows}")
+        expect(g.json("GET", "/api/v1/status")["db"]["connected"], "db not connected")
+        q = g.json("GET", "/api/v1/messages?action=quarantine&sender=alice%40example.org")
+        expect(len(q) == 2 and all(r["action"] == "quarantine" for r in q), f"filtered: {q}")
+        expect(len(g.json("GET", "/api/v1/messages?action=pass")) == 1, "action=pass")
+        expect(len(g.json("GET", "/api/v1/messages?recipient=carol%40example.net")) == 1,
+               "recipient filter")
+        future = int(time.time() * 1000) + 3600 * 1000
+        expect(g.json("GET", f"/api/v1/messages?since={future}") == [], "since in the future")
+        expect(len(g.json("GET", "/api/v1/messages?until=2100-01-01T00:00:00Z&limit=2")) == 2,
+               "until + limit")
+        lst = g.json("GET", "/api/v1/quarantine")
+        qids = sorted(m["qid"] for m in lst)
+        expect(len(qids) == 2, f"quarantine list from the store: {lst}")
+        expect(g.quarantined() == [], "quarantine went to the directory, not the store")
+        code, head, raw = g.curl("GET", f"/api/v1/quarantine/{qids[0]}?raw=1", raw=True)
+        expect(code == 200 and b"Dear customer" in raw, f"raw from the store: {code}")
+        two = [r["qid"] for r in q if len(r["recipients"]) == 2][0]
+        rel = g.json("POST", f"/api/v1/quarantine/{two}/release", body="")
+        expect(rel["accepted"] == 2 and len(g.sink.msgs) == 2, f"release: {rel}")
+        other = [x for x in qids if x != two][0]
+        g.json("DELETE", f"/api/v1/quarantine/{other}")
+        expect(g.json("GET", "/api/v1/quarantine") == [], "quarantine not empty")
+        expect(g.curl("GET", f"/api/v1/quarantine/{two}")[0] == 404, "released still there")
+        audit = pg.query("SELECT actor || ' ' || action FROM audit_log ORDER BY 1")
+        for want in ("test quarantine.release", "test quarantine.delete"):
+            expect(want in audit, f"audit rows: {audit!r}")
+        types, samples = parse_prometheus(g.curl("GET", "/metrics")[2])
+        expect(samples[("mxgate_db_up", frozenset())] == 1, "mxgate_db_up")
+        expect(samples[("mxgate_db_rows_total", frozenset({("outcome", "logged")}))] >= 3,
+               "db rows logged")
+    finally:
+        if g:
+            g.destroy()
+        pg.stop()
+        shutil.rmtree(top, ignore_errors=True)
+
+
+SCENARIOS = {"store": test_store, "auth": test_auth, "routes": test_routes, "tls": test_tls,
              "metrics": test_metrics, "cli": test_cli}
 
 if __name__ == "__main__":
