@@ -26,7 +26,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 import mxtest  # noqa: E402
-from swap_load import Smtp, message, write_rules, Sink  # noqa: E402
+from swap_load import Smtp, message, write_rules, Sink, sanitizer_trouble  # noqa: E402
 
 
 def sh(*args, **kw):
@@ -171,6 +171,10 @@ def main():
             time.sleep(0.2)
         if not refused("SWAP-2-"):
             bad.append("scheduled fetch: next.bundle not running after 10 s")
+        f.stop()
+        f.err.seek(0)
+        if sanitizer_trouble(f.err.read()):
+            bad.append("the sanitizer reported a problem in mxgate-filter")
         if bad:
             f.err.seek(0)
             print(f.err.read()[-3000:])

@@ -23,6 +23,7 @@ and SIGHUP (what `mxgate rules publish` does), answered in state_dir/rules/reply
 """
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -105,6 +106,19 @@ class SinkHandler(socketserver.StreamRequestHandler):
             else:
                 w.write(b"250 ok\r\n")
             w.flush()
+
+
+def sanitizer_trouble(err):
+    """Sanitizer reports in a daemon's stderr that concern rule publishing:
+    any memory error or undefined behaviour, and leaks allocated under the
+    rules manager, the swap or the engine (others belong to other tests)."""
+    if "ERROR: AddressSanitizer" in err or "runtime error:" in err:
+        return True
+    for block in err.split("leak of ")[1:]:
+        stack = block.split("\n\n")[0]
+        if re.search(r"rules|bundle|engine_|scan_worker|rulesmgr", stack):
+            return True
+    return False
 
 
 def message(mid, body):
@@ -368,6 +382,8 @@ def main():
         f.stop()
         f.err.seek(0)
         err = f.err.read()
+        if sanitizer_trouble(err):
+            bad.append("the sanitizer reported a problem in mxgate-filter")
         published = err.count("rules: published ")
         if published != swaps:
             bad.append(f"daemon log has {published} 'rules: published' lines, want {swaps}")
