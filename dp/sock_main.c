@@ -472,6 +472,7 @@ int main(int argc, char **argv)
 	rc = sock_run(&cfg, &stop_flag);
 	sfilter_free(cfg.sfilter);
 	ctlplane_stop(cp);
+	free(cfg.stats);
 	rules_sock_stop(cfg.rules_swap);	/* after ctlplane_stop */
 	tls_server_free(tls);
 	rules_free(rs);
