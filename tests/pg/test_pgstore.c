@@ -202,6 +202,73 @@ static void test_log_rows_are_batched_and_searchable(void **state)
 	PQfinish(c);
 }
 
+/* all_stored - every row in the table, nothing queued or spooled */
+static int all_stored(void *arg)
+{
+	struct logged *l = arg;
+	struct pgstore_stats st;
+
+	pgstore_stats(l->s, &st);
+	return st.queued == 0 && st.spool_pending_bytes == 0
+	       && st.logged >= l->want;
+}
+
+#define SLOW_ROWS	3000
+
+/* test_a_slow_database_sends_rows_to_the_spool_and_back: while an insert
+ * waits on a lock, the queue grows past spill_rows; those batches go to
+ * the spool and are replayed once the database is fast again */
+static void test_a_slow_database_sends_rows_to_the_spool_and_back(void **state)
+{
+	static const char *rcpt[] = { "user@example.net" };
+	char conninfo[PATH_MAX + 64], spool[PATH_MAX + 64], err[1024], qid[32];
+	struct pgstore_config cfg = { 0 };
+	struct timespec hold = { 1, 0 };
+	struct pgstore_stats st;
+	struct msglog_entry e;
+	struct envelope env;
+	struct logged l;
+	PGresult *r;
+	PGconn *c = pgtest_db(&T, "log_slow", conninfo, sizeof(conninfo));
+	PGconn *locker;
+	struct pgstore *s;
+	int i;
+
+	snprintf(spool, sizeof(spool), "%s/spool-slow", T.dir);
+	cfg.conninfo = conninfo;
+	cfg.spool_dir = spool;
+	cfg.node = "slow";
+	cfg.spill_rows = 100;
+	cfg.batch_rows = 50;
+	s = pgstore_open(&cfg, err, sizeof(err));
+	assert_non_null(s);
+	locker = PQconnectdb(conninfo);
+	r = PQexec(locker, "BEGIN; LOCK TABLE message_log IN ACCESS EXCLUSIVE MODE");
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	for (i = 0; i < SLOW_ROWS; i++) {
+		snprintf(qid, sizeof(qid), "W%05d", i);
+		pgtest_entry(&e, &env, rcpt, qid, "slow@example.org");
+		assert_int_equal(pgstore_log(s, &e), 0);
+	}
+	nanosleep(&hold, NULL);
+	r = PQexec(locker, "COMMIT");
+	PQclear(r);
+	PQfinish(locker);
+	l.s = s;
+	l.want = SLOW_ROWS;
+	assert_true(pgtest_wait(all_stored, &l, 20000));
+	pgstore_stats(s, &st);
+	assert_true(st.spooled > 0);
+	assert_true(st.replayed > 0);
+	assert_int_equal(st.dropped, 0);
+	assert_int_equal(pgtest_count(c, "SELECT count(DISTINCT qid) FROM message_log"),
+			 SLOW_ROWS);
+	assert_int_equal(pgtest_count(c, "SELECT count(*) FROM message_log"), SLOW_ROWS);
+	pgstore_close(s);
+	PQfinish(c);
+}
+
 /* test_a_single_row_is_committed_within_a_batch_interval: the writer
  * does not wait for a full batch when mail is sparse */
 static void test_a_single_row_is_committed_within_a_batch_interval(void **state)
@@ -412,6 +479,7 @@ int main(void)
 		cmocka_unit_test(test_two_nodes_migrating_one_database_at_once_do_not_race),
 		cmocka_unit_test(test_log_rows_are_batched_and_searchable),
 		cmocka_unit_test(test_a_single_row_is_committed_within_a_batch_interval),
+		cmocka_unit_test(test_a_slow_database_sends_rows_to_the_spool_and_back),
 		cmocka_unit_test(test_quarantine_round_trip_is_byte_identical),
 		cmocka_unit_test(test_rules_activation_notifies_listeners_and_is_audited),
 		cmocka_unit_test(test_spool_keeps_lines_across_reopen_and_skips_a_torn_line),
