@@ -532,7 +532,9 @@ static void shutdown_conn(struct smtpdp_conn *s, bool force)
 		s->abandoned = true;	/* no 250 for it: the client retries */
 	/* A reply that does not fit now is lost with the connection: the
 	 * client then sees the FIN without a 250, which is just as safe. */
-	if (output_flush(s) && tcp_send(s->c, shutdown_reply, n) == n)
+	if (smtpdp_tls_bye(s, shutdown_reply, n))
+		;	/* encrypted, with close_notify */
+	else if (output_flush(s) && tcp_send(s->c, shutdown_reply, n) == n)
 		replies_count(s, (const uint8_t *)shutdown_reply, n);
 	s->lc->ctr->sessions_shutdown++;
 	conn_finish(s);

@@ -226,6 +226,7 @@ bool smtpdp_tls_engage(struct smtpdp_conn *s);
 int smtpdp_tls_pump(struct smtpdp_conn *s);
 void smtpdp_tls_record(struct smtpdp_conn *s, const struct smtp_txn *t);
 void smtpdp_tls_release(struct smtpdp_conn *s);
+bool smtpdp_tls_bye(struct smtpdp_conn *s, const char *text, size_t n);
 int smtpdp_tls_setup(struct smtpdp_config *cfg, const struct dpconf *cf,
 		     unsigned nworkers);
 void smtpdp_tls_control(struct smtpdp_config *cfg);

@@ -83,6 +83,7 @@ void sock_tls_policy(struct sock_conn *c);
 bool sock_tls_engage(struct sock_conn *c);
 int sock_tls_pump(struct sock_conn *c);
 void sock_tls_release(struct sock_conn *c);
+bool sock_tls_bye(struct sock_conn *c, const char *first, const char *last);
 int sock_tls_worker_init(struct sock_worker *w);
 void sock_tls_worker_tick(struct sock_worker *w);
 void sock_tls_worker_fini(struct sock_worker *w);

@@ -354,6 +354,10 @@ static void shutdown_sessions(struct sock_worker *w, bool all)
 			continue;
 		if (!all && (c->delivering || smtp_session_output(&c->sess, &p) > 0))
 			continue;
+		if (sock_tls_bye(c, c->delivering ? unanswered : NULL, bye)) {
+			conn_close(c);	/* said in TLS, with close_notify */
+			continue;
+		}
 		if (c->delivering
 		    && send(c->fd, unanswered, sizeof(unanswered) - 1,
 			    MSG_NOSIGNAL | MSG_DONTWAIT) < 0)

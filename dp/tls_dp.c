@@ -6,6 +6,8 @@
  *	void smtpdp_tls_policy(struct smtpdp_conn *s);
  *	bool smtpdp_tls_engage(struct smtpdp_conn *s);
  *	int smtpdp_tls_pump(struct smtpdp_conn *s);
+ *	bool smtpdp_tls_bye(struct smtpdp_conn *s, const char *text,
+ *			size_t n);
  *	void smtpdp_tls_record(struct smtpdp_conn *s,
  *			const struct smtp_txn *t);
  *	void smtpdp_tls_release(struct smtpdp_conn *s);
@@ -32,6 +34,9 @@
  *	replaces the plaintext pump from then on and returns -1 when the
  *	connection must be finished (handshake failed, session over and its
  *	last reply and close_notify queued, peer closed with nothing owed).
+ *
+ *	smtpdp_tls_bye() gives a session in TLS its shutdown reply
+ *	encrypted (never plaintext into a TLS stream) and a close_notify.
  *
  *	smtpdp_tls_setup() parses the tls_* keys of the configuration and
  *	builds the server (one context per lcore) when they name a
@@ -186,6 +191,26 @@ int smtpdp_tls_pump(struct smtpdp_conn *s)
 	    && smtp_session_output(&s->sess, &p) == 0)
 		return -1;
 	return 0;
+}
+
+/* smtpdp_tls_bye - shutdown: pending replies and text encrypted, then
+ * close_notify; false when the connection is not in TLS */
+bool smtpdp_tls_bye(struct smtpdp_conn *s, const char *text, size_t n)
+{
+	const uint8_t *p;
+	size_t k, m;
+
+	if (!s->tls_engaged)
+		return false;
+	if (s->tls_done) {
+		while ((m = smtp_session_output(&s->sess, &p)) > 0
+		       && (k = tls_conn_write(s->tls, p, m)) > 0)
+			smtp_session_output_done(&s->sess, k);
+		tls_conn_write(s->tls, (const uint8_t *)text, n);
+		tls_conn_shutdown(s->tls);
+	}
+	cipher_out(s);	/* what does not fit is lost with the connection */
+	return true;
 }
 
 /* smtpdp_tls_record - the negotiated protocol into the hand-off record */

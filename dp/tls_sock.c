@@ -5,6 +5,8 @@
  *	void sock_tls_policy(struct sock_conn *c);
  *	bool sock_tls_engage(struct sock_conn *c);
  *	int sock_tls_pump(struct sock_conn *c);
+ *	bool sock_tls_bye(struct sock_conn *c, const char *first,
+ *			const char *last);
  *	void sock_tls_release(struct sock_conn *c);
  *	int sock_tls_worker_init(struct sock_worker *w);
  *	void sock_tls_worker_tick(struct sock_worker *w);
@@ -26,6 +28,9 @@
  *	when the connection must close (handshake failed, peer gone, session
  *	done and its last reply and close_notify sent).
  *
+ *	sock_tls_bye() gives a session in TLS its shutdown replies encrypted
+ *	and a close_notify, where plaintext ones would corrupt the stream.
+ *
  *	sock_tls_worker_tick() picks up reloaded contexts; worker 0 also
  *	acts on SIGHUP (sock_tls_reload_requested) by calling tls_reload().
  *
@@ -34,6 +39,7 @@
  *	only to the counters, printed at exit.
  */
 #include <errno.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
@@ -182,6 +188,24 @@ int sock_tls_pump(struct sock_conn *c)
 		want |= EPOLLOUT;
 	ev_watch(c->w->epfd, c->fd, c, &c->events, want);
 	return 0;
+}
+
+/* sock_tls_bye - shutdown: first (may be NULL) and last encrypted, then
+ * close_notify; false when the connection is not in TLS */
+bool sock_tls_bye(struct sock_conn *c, const char *first, const char *last)
+{
+	bool blocked = false;
+
+	if (!c->tls_engaged)
+		return false;
+	if (c->tls_done) {
+		if (first)
+			tls_conn_write(c->tls, (const uint8_t *)first, strlen(first));
+		tls_conn_write(c->tls, (const uint8_t *)last, strlen(last));
+		tls_conn_shutdown(c->tls);
+	}
+	(void)send_cipher(c, &blocked);	/* going away anyway */
+	return true;
 }
 
 /* sock_tls_release - the connection is closed: back to the pool */

@@ -12,8 +12,6 @@ import os
 import re
 import shutil
 import signal
-import socket
-import ssl
 import subprocess
 import sys
 import threading
@@ -154,6 +152,19 @@ def sighup_reload_keeps_sessions(pf, before):
         fail("reload: message not delivered")
 
 
+def shutdown_421_is_encrypted():
+    c = Client(PORT, host=SERVER)
+    c.cmd("EHLO client.test")
+    c.cmd("STARTTLS")
+    c.starttls()
+    c.cmd("EHLO client.test")
+    os.kill(DP_PID, signal.SIGTERM)
+    r = c.reply()	# a plaintext 421 would break the TLS record layer
+    if not r.startswith("421 4.3.2"):
+        fail("reply at shutdown: %r" % r)
+    c.close()
+
+
 pf = PrivatePostfix("dp-tls", 10026, netns=NS_S)
 pf.start()
 try:
@@ -162,6 +173,7 @@ try:
     injection_is_discarded()
     flood_keeps_established_session(pf, 1)
     sighup_reload_keeps_sessions(pf, 2)
+    shutdown_421_is_encrypted()
     print("ok: tls_dp.py")
 finally:
     pf.destroy()

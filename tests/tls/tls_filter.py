@@ -375,6 +375,24 @@ def test_required_tls_networks_get_530():
         f.destroy()
 
 
+def test_shutdown_tells_tls_sessions_421_encrypted():
+    cert, key = make_cert("mx", "mx.test")
+    f = Filter(FILTER, RULES, free_port(), sink_port(), threads=1, extra=tls_args(cert, key))
+    try:
+        c = Client(f.port)
+        c.cmd("EHLO client.test")
+        c.cmd("STARTTLS")
+        c.starttls()
+        c.cmd("EHLO client.test")
+        f.proc.send_signal(signal.SIGTERM)
+        r = c.reply()	# decrypted: a plaintext 421 would break the TLS record layer
+        if not r.startswith("421 4.3.2"):
+            fail("reply at shutdown: %r" % r)
+        c.close()
+    finally:
+        f.destroy()
+
+
 try:
     fn = globals().get("test_" + NAME)
     if fn is None:
