@@ -196,9 +196,14 @@ class Gateway:
             fail("management port did not reopen: " + self.stderr())
 
     def destroy(self):
+        self.f.stop()
+        err = self.stderr()
         self.f.destroy()
         self.sink.close()
         shutil.rmtree(self.state, ignore_errors=True)
+        # an ASan/UBSan build reports here (CI builds with both)
+        if re.search(r"ERROR: (Address|Leak)Sanitizer|runtime error:", err):
+            fail("sanitizer report from mxgate-filter:\n" + err)
 
 
 def expect(cond, what):
