@@ -71,20 +71,23 @@
  *	1 when a message was deleted, 0 when there was none.
  *
  *	pgstore_rules_put() stores a rule set version (a blob, e.g. a
- *	bundle) inactive; pgstore_rules_set_active() makes one version the
- *	active one and sends NOTIFY mxgate_rules, '<version>' in the same
- *	transaction; both write an audit row. pgstore_rules_get() fetches
- *	a version (NULL: the active one) and returns 1, 0 when there is
- *	none. pgstore_listen() LISTENs on a channel: cb runs on the store's
- *	listener thread, which reconnects (and re-LISTENs) after an outage.
+ *	bundle) inactive and returns 0, also when that version is already
+ *	stored (two nodes publishing the same bundle: the first copy stays).
+ *	pgstore_rules_set_active() makes one version the active one and
+ *	sends NOTIFY mxgate_rules, '<version>' in the same transaction; -1
+ *	with errno ENOENT when there is no such version. Both write an audit
+ *	row. pgstore_rules_get() fetches a version (NULL: the active one) and
+ *	returns 1, 0 when there is none. pgstore_listen() LISTENs on a
+ *	channel and returns once the LISTEN is in place: cb runs on the
+ *	store's listener thread, which reconnects (and re-LISTENs) after an
+ *	outage; notifications sent during an outage are lost.
  *
- *	Who owns the handle: until control/ctlplane.c lands, mxgate-dp
- *	(dp/smtp_ctrl.c) and mxgate-filter (dp/sock_main.c) open the store
- *	where they create their delivery and close it after delivery_free().
- *	M: to take it over, move those pgstore_open()/pgstore_close() calls
- *	(look for "pgstore_open" in dp/) into ctlplane_start()/ctlplane_stop()
- *	and hand ctlplane_store() to delivery_config.store; nothing else in
- *	delivery changes.
+ *	Who owns the handle: mxgate-filter's control plane opens it
+ *	(ctlplane_start, --db) and dp/sock_main.c hands ctlplane_store() to
+ *	delivery_config.store. mxgate-dp's control thread (dp/smtp_ctrl.c)
+ *	opens it with the db, db_dir, spool_dir and node keys before its
+ *	delivery, closes it after delivery_free(), and gives it to the
+ *	control plane as ctlplane_config.pg (smtpctl_store()).
  *
  * DIAGNOSTICS
  *	Functions returning int return -1 on error; pgstore_open() returns
