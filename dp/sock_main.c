@@ -425,10 +425,12 @@ int main(int argc, char **argv)
 			nthreads = SOCK_THREADS_MAX;
 		if (!tcfg.cert_file[0]) {
 			fprintf(stderr, "mxgate-filter: --tls-key needs --tls-cert\n");
+			rules_free(rs);
 			return 2;
 		}
 		if ((tls = tls_server_new(&tcfg, nthreads, tls_err, sizeof(tls_err))) == NULL) {
 			fprintf(stderr, "mxgate-filter: TLS refused: %s\n", tls_err);
+			rules_free(rs);
 			return 2;
 		}
 		cfg.threads = nthreads;
@@ -437,6 +439,7 @@ int main(int argc, char **argv)
 			tcfg.cert_file, tcfg.min_version);
 	} else if (tcfg.require_nets[0]) {
 		fprintf(stderr, "mxgate-filter: --tls-require-nets needs --tls-cert\n");
+		rules_free(rs);
 		return 2;
 	}
 	cfg.rules = rs;
