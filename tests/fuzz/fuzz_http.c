@@ -7,12 +7,15 @@
  * body) must be identical, or the target aborts. Invariants checked on
  * every request: the body is never longer than HTTP_BODY_MAX, a request
  * with a body had a Content-Length, an error always carries a status.
+ * Every body also goes through the API's JSON reader (mgmt_json.c), which
+ * reads request bodies from the network too.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "http.h"
+#include "mgmt_json.h"
 
 #define FUZZ_REQUESTS	64	/* requests compared per input */
 
@@ -24,6 +27,36 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ b[i]) * 0x100000001b3ULL;
 	return h;
+}
+
+/* count - mgmt_json_each callback */
+static int count(void *ctx, const char *item, size_t n)
+{
+	(void)item;
+	(void)n;
+	++*(unsigned *)ctx;
+	return 0;
+}
+
+/* json_probe - the body through the JSON reader: no crash, sane answers */
+static uint64_t json_probe(const struct http_request *r)
+{
+	char out[64];
+	const char *items[8];
+	unsigned n = 0;
+	size_t k = 0;
+	int a = mgmt_json_get(r->body, r->body_len, "dir", out, sizeof(out));
+	int b = mgmt_json_value(r->body, r->body_len, "dir", out, sizeof(out));
+	int c = mgmt_json_get_list(r->body, r->body_len, "rcpt", out, sizeof(out),
+				   items, 8, &k);
+	int d = mgmt_json_each(r->body, r->body_len, count, &n);
+
+	if (a < -1 || a > 1 || b < -1 || b > 1 || c < -1 || c > 1 || d < -1 || d > 0
+	    || k > 8)
+		abort();
+	if (a == 1 && b != 1)
+		abort();	/* a string member is also a value */
+	return (uint64_t)(a + 2) | (uint64_t)(b + 2) << 4 | (uint64_t)n << 8;
 }
 
 /* outcome - a hash of everything the server would act on */
@@ -48,6 +81,11 @@ static uint64_t outcome(const struct http_request *r)
 		h = fnv(h, r->hbuf + r->field[i].value, strlen(r->hbuf + r->field[i].value));
 	}
 	h = fnv(h, r->body, r->body_len);
+	if (r->body_len) {
+		uint64_t j = json_probe(r);
+
+		h = fnv(h, &j, sizeof(j));
+	}
 	if (http_path(r, path, sizeof(path)) == 0)
 		h = fnv(h, path, strlen(path));
 	if (http_query(r, "sender", q, sizeof(q)) == 1)
