@@ -43,44 +43,11 @@
 #include "bundle.h"
 #include "json.h"
 #include "rulesmgr.h"
+#include "rulesmgr_int.h"
 #include "ruleset.h"
 
-#define RULESMGR_ACTOR_MAX	64	/* bytes of an actor name, kept */
-#define RULESMGR_LINE_MAX	(PATH_MAX + 64)	/* history/request line */
-#define RULESMGR_FILE_MAX	(16u << 20)	/* one copied rules file */
-#define RULESMGR_HISTORY_MAX	1000	/* lines read from history */
-
-struct rulesmgr_version {
-	char    version[RULESMGR_VERSION_MAX];
-	size_t  nrules;
-	long long published_ms;
-	char    actor[RULESMGR_ACTOR_MAX];
-};
-
-struct rulesmgr {
-	struct rulesmgr_config cfg;
-	struct rulesmgr_hooks hooks;
-	struct pgstore *store;
-	char   *state_dir;		/* NULL: nothing kept on disk */
-	char   *rules_dir;
-	char   *bundle_url, *bundle_ca, *bundle_key;
-	pthread_mutex_t lock;
-	struct ruleset *running;
-	const struct ruleset *borrowed;	/* the daemon's start-up set */
-	char    version[RULESMGR_VERSION_MAX];
-	struct rulesmgr_version *hist;	/* oldest first; last is running */
-	size_t  nhist;
-	pthread_t fetcher;
-	int     fetcher_on;
-	pthread_mutex_t stop_lock;
-	pthread_cond_t stop_cond;
-	int     stopping;
-};
-
 /* rm_log - one log line */
-static void rm_log(struct rulesmgr *rm, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void rm_log(struct rulesmgr *rm, const char *fmt, ...)
+void rm_log(struct rulesmgr *rm, const char *fmt, ...)
 {
 	FILE   *f = rm->cfg.log ? rm->cfg.log : stderr;
 	va_list ap;
@@ -146,7 +113,7 @@ static void rm_path(const struct rulesmgr *rm, char *buf, size_t n,
 }
 
 /* rm_rmdir - remove a flat folder and its files */
-static void rm_rmdir(const char *dir)
+void rm_rmdir(const char *dir)
 {
 	char    path[PATH_MAX + 512];
 	struct dirent *de;
@@ -356,8 +323,8 @@ static int rm_install(struct rulesmgr *rm, struct ruleset *rs,
 }
 
 /* rm_publish - load dir and install it; lock held */
-static int rm_publish(struct rulesmgr *rm, const char *dir, const char *actor,
-		      int keep_copy, struct rules_error *err)
+int rm_publish(struct rulesmgr *rm, const char *dir, const char *actor,
+	       int flags, struct rules_error *err)
 {
 	double  t0 = mono_ms();
 	struct ruleset *rs;
@@ -374,7 +341,8 @@ static int rm_publish(struct rulesmgr *rm, const char *dir, const char *actor,
 		rules_free(rs);
 		return 0;
 	}
-	if (keep_copy && rm_keep_copy(rm, dir, rules_version(rs), err) < 0) {
+	if ((flags & RM_KEEP_COPY)
+	    && rm_keep_copy(rm, dir, rules_version(rs), err) < 0) {
 		rm_log(rm, "refused %s: %s; %s stays", dir, err->msg, rm->version);
 		rules_free(rs);
 		return -1;
@@ -383,6 +351,8 @@ static int rm_publish(struct rulesmgr *rm, const char *dir, const char *actor,
 		rm_log(rm, "refused %s: %s; %s stays", dir, err->msg, rm->version);
 		return -1;
 	}
+	if ((flags & RM_TO_STORE) && rm->store != NULL)
+		rms_put(rm, dir, actor);
 	return 0;
 }
 
@@ -394,7 +364,7 @@ int rulesmgr_publish_dir(struct rulesmgr *rm, const char *dir,
 	int     rc;
 
 	pthread_mutex_lock(&rm->lock);
-	rc = rm_publish(rm, dir, actor, 1, err);
+	rc = rm_publish(rm, dir, actor, RM_KEEP_COPY | RM_TO_STORE, err);
 	if (version_out != NULL && vlen > 0)
 		snprintf(version_out, vlen, "%s", rm->version);
 	pthread_mutex_unlock(&rm->lock);
@@ -416,7 +386,7 @@ int rulesmgr_publish_version(struct rulesmgr *rm, const char *version,
 	}
 	pthread_mutex_lock(&rm->lock);
 	rm_path(rm, dir, sizeof(dir), version, NULL);
-	rc = rm_publish(rm, dir, actor, 0, err);
+	rc = rm_publish(rm, dir, actor, RM_TO_STORE, err);
 	pthread_mutex_unlock(&rm->lock);
 	return rc;
 }
@@ -436,7 +406,7 @@ int rulesmgr_rollback(struct rulesmgr *rm, const char *actor,
 	}
 	snprintf(prev, sizeof(prev), "%s", rm->hist[rm->nhist - 2].version);
 	rm_path(rm, dir, sizeof(dir), prev, NULL);
-	if ((rc = rm_publish(rm, dir, actor, 0, err)) == 0
+	if ((rc = rm_publish(rm, dir, actor, RM_TO_STORE, err)) == 0
 	    && strcmp(rm->version, prev) == 0 && rm->nhist >= 3) {
 		/* pop the rolled-back version and the entry just pushed:
 		 * the one before is the running one again */
@@ -485,7 +455,7 @@ int rulesmgr_fetch(struct rulesmgr *rm, const char *url, char *err,
 	if ((rc = bundle_fetch(&src, dir, err, errlen)) < 0) {
 		rm_log(rm, "fetch %s failed: %s; %s stays", src.url, err,
 		       rm->version);
-	} else if ((rc = rm_publish(rm, dir, "fetch", 1, &rerr)) < 0) {
+	} else if ((rc = rm_publish(rm, dir, "fetch", RM_KEEP_COPY | RM_TO_STORE, &rerr)) < 0) {
 		rm_err_text(&rerr, err, errlen);
 	}
 	pthread_mutex_unlock(&rm->lock);
@@ -691,7 +661,6 @@ struct rulesmgr *rulesmgr_new(const struct rulesmgr_config *cfg,
 	rm->cfg = *cfg;
 	if (hooks != NULL)
 		rm->hooks = *hooks;
-	rm->store = store;
 	rm->borrowed = cfg->rules;
 	pthread_mutex_init(&rm->lock, NULL);
 	pthread_mutex_init(&rm->stop_lock, NULL);
@@ -722,6 +691,8 @@ struct rulesmgr *rulesmgr_new(const struct rulesmgr_config *cfg,
 		}
 		rm->fetcher_on = 1;
 	}
+	if (store != NULL)
+		(void) rulesmgr_attach_store(rm, store);	/* logged */
 	return rm;
 fail:
 	rulesmgr_free(rm);
@@ -733,10 +704,11 @@ void rulesmgr_free(struct rulesmgr *rm)
 {
 	if (rm == NULL)
 		return;
+	rms_stop(rm);
 	if (rm->fetcher_on) {
 		pthread_mutex_lock(&rm->stop_lock);
 		rm->stopping = 1;
-		pthread_cond_signal(&rm->stop_cond);
+		pthread_cond_broadcast(&rm->stop_cond);
 		pthread_mutex_unlock(&rm->stop_lock);
 		pthread_join(rm->fetcher, NULL);
 	}

@@ -16,6 +16,7 @@
  *	int rulesmgr_fetch(struct rulesmgr *rm, const char *url, char *err,
  *			size_t errlen);
  *	int rulesmgr_hup(struct rulesmgr *rm);
+ *	int rulesmgr_attach_store(struct rulesmgr *rm, struct pgstore *store);
  *	const char *rulesmgr_version(const struct rulesmgr *rm);
  *	int rulesmgr_versions_json(struct rulesmgr *rm, char **json);
  *	int rulesmgr_rules_json(struct rulesmgr *rm, char **json);
@@ -58,6 +59,14 @@
  *	as "ok VERSION" or "error TEXT"), or with no request re-read
  *	cfg->rules_dir. This is the operator's path until the management API
  *	carries the same requests, and stays one.
+ *
+ *	rulesmgr_attach_store() shares versions with the other gateways of
+ *	one database from then on (rulesmgr_store.c): every publish here is
+ *	stored and made active (NOTIFY mxgate_rules), and a version made
+ *	active elsewhere is fetched and published here within seconds. The
+ *	store must outlive the manager's use of it: close the store before
+ *	rulesmgr_free(). A store given to rulesmgr_new() is attached the same
+ *	way.
  *
  *	rulesmgr_version() is the running version (16 hex digits, as
  *	rules_version()); the string stays valid until the next publish.
@@ -145,6 +154,7 @@ int rulesmgr_rollback(struct rulesmgr *rm, const char *actor,
 int rulesmgr_fetch(struct rulesmgr *rm, const char *url, char *err,
 		   size_t errlen);
 int rulesmgr_hup(struct rulesmgr *rm);
+int rulesmgr_attach_store(struct rulesmgr *rm, struct pgstore *store);
 const char *rulesmgr_version(const struct rulesmgr *rm);
 int rulesmgr_versions_json(struct rulesmgr *rm, char **json);
 int rulesmgr_rules_json(struct rulesmgr *rm, char **json);

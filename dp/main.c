@@ -43,6 +43,7 @@
 
 #include "config.h"
 #include "ctlplane.h"
+#include "rulesmgr.h"
 #include "dp.h"
 #include "smtp_app.h"
 #include "sfilter_hooks.h"
@@ -422,8 +423,11 @@ int     main(int argc, char **argv)
 	rte_exit(EXIT_FAILURE, "start the SMTP control thread\n");
     dp_zone = z;
     cp = dp_ctlplane(&cf, nworkers, smtp);
-    if (smtp)			/* the API publishes through our rules manager */
+    if (smtp) {		/* the API publishes through our rules manager */
 	ctlplane_set_rules(cp, smtpctl_rulesmgr(smtp));
+	/* with a database, rule versions are shared with the other gateways */
+	rulesmgr_attach_store(smtpctl_rulesmgr(smtp), smtpctl_store(smtp));
+    }
 
     i = 1;
     RTE_LCORE_FOREACH_WORKER(lcore) {

@@ -43,6 +43,7 @@
 #include "rules.h"
 #include "pgstore.h"
 #include "rules_rcu.h"
+#include "rulesmgr.h"
 #include "smtp_app.h"
 #include "sfilter_hooks.h"
 
@@ -390,6 +391,7 @@ void smtpctl_stop(struct smtpctl *ctl)
 	/* fails what is still in flight: those clients got no 250 */
 	if (ctl->delivery)
 		delivery_free(ctl->delivery);
+	rulesmgr_attach_store(smtpctl_rulesmgr(ctl), NULL);	/* before the store goes */
 	pgstore_close(ctl->store);	/* flushes the message log */
 	sfilter_free(ctl->sf);
 	for (i = 0; i < ctl->nworkers; i++) {

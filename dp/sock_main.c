@@ -24,6 +24,7 @@
 #include "ctlplane.h"
 #include "rules.h"
 #include "rules_sock.h"
+#include "rulesmgr.h"
 #include "sock.h"
 #include "sfilter_hooks.h"
 #include "sock_int.h"
@@ -470,10 +471,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	ctlplane_set_rules(cp, rules_sock_manager(cfg.rules_swap));
+	/* with --db, rule versions are shared with the other gateways */
+	rulesmgr_attach_store(rules_sock_manager(cfg.rules_swap), ctlplane_store(cp));
 	/* delivery logs to and quarantines in the control plane's store */
 	cfg.delivery.store = ctlplane_store(cp);
 	rc = sock_run(&cfg, &stop_flag);
 	sfilter_free(cfg.sfilter);
+	rulesmgr_attach_store(rules_sock_manager(cfg.rules_swap), NULL);
 	ctlplane_stop(cp);
 	free(cfg.stats);
 	rules_sock_stop(cfg.rules_swap);	/* after ctlplane_stop */
