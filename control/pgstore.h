@@ -28,7 +28,11 @@
  *			const char *actor);
  *	int pgstore_listen(struct pgstore *s, const char *channel,
  *			void (*cb)(void *ctx, const char *payload), void *ctx);
- *	int pgstore_stats(struct pgstore *s, struct pgstore_stats *st);
+ *	int pgstore_unlisten(struct pgstore *s, const char *channel,
+ *			void (*cb)(void *ctx, const char *payload), void *ctx);
+ *	int pgstore_unlisten(struct pgstore *s, const char *channel,
+		     void (*cb)(void *ctx, const char *payload), void *ctx);
+int pgstore_stats(struct pgstore *s, struct pgstore_stats *st);
  *
  * DESCRIPTION
  *	Every function is thread-safe and may be called from any thread
@@ -81,6 +85,9 @@
  *	channel and returns once the LISTEN is in place: cb runs on the
  *	store's listener thread, which reconnects (and re-LISTENs) after an
  *	outage; notifications sent during an outage are lost.
+ *	pgstore_unlisten() undoes one pgstore_listen(): when it returns, cb
+ *	is not running (unless called from cb itself) and is not called
+ *	again with ctx; -1 (ENOENT) when there was no such registration.
  *
  *	Who owns the handle: mxgate-filter's control plane opens it
  *	(ctlplane_start, --db) and dp/sock_main.c hands ctlplane_store() to
@@ -182,6 +189,8 @@ int pgstore_rules_set_active(struct pgstore *s, const char *version,
 			     const char *actor);
 int pgstore_listen(struct pgstore *s, const char *channel,
 		   void (*cb)(void *ctx, const char *payload), void *ctx);
+int pgstore_unlisten(struct pgstore *s, const char *channel,
+		     void (*cb)(void *ctx, const char *payload), void *ctx);
 int pgstore_stats(struct pgstore *s, struct pgstore_stats *st);
 
 #endif

@@ -35,6 +35,7 @@ struct pgstore_channel {
 	char name[64];
 	void (*cb)(void *ctx, const char *payload);
 	void *ctx;
+	int listening;		/* LISTENed on the current connection */
 };
 
 struct pgstore {
@@ -70,8 +71,8 @@ struct pgstore {
 	pthread_mutex_t llock;
 	struct pgstore_channel channels[PGSTORE_CHANNELS_MAX];
 	size_t nchannels;
-	size_t nlistening;		/* LISTENed on the current connection */
-	pthread_cond_t lcond;		/* nlistening grew */
+	int ldispatching;		/* callbacks running, lock not held */
+	pthread_cond_t lcond;		/* a LISTEN done, a dispatch ended */
 	int lwake[2];			/* pipe: new channel, or stop */
 	pthread_t listener;
 	int listener_started;

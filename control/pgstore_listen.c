@@ -3,6 +3,8 @@
  *
  *	int pgstore_listen(struct pgstore *s, const char *channel,
  *			void (*cb)(void *ctx, const char *payload), void *ctx);
+ *	int pgstore_unlisten(struct pgstore *s, const char *channel,
+ *			void (*cb)(void *ctx, const char *payload), void *ctx);
  *	void pgstore_listener_stop(struct pgstore *s);
  *
  * DESCRIPTION
@@ -17,6 +19,12 @@
  *	pgstore_listen() returns once the LISTEN is in place (a notification
  *	sent after it returns reaches cb), or after PGSTORE_LISTEN_WAIT_MS
  *	when the database is down.
+ *
+ *	pgstore_unlisten() removes what pgstore_listen(channel, cb, ctx)
+ *	added; when it returns, cb is not running and will not be called
+ *	again with ctx (called from a callback itself, it cannot wait for
+ *	that callback to end). The LISTEN itself stays until the connection
+ *	is closed: notifications for a channel nobody wants are dropped.
  *
  *	Channel names are SQL identifiers made of [a-z0-9_], at most
  *	63 bytes: they are put into the LISTEN command as they are.
@@ -52,33 +60,44 @@ static void dispatch(struct pgstore *s, PGconn *c)
 		struct pgstore_channel hit[PGSTORE_CHANNELS_MAX];
 		size_t nhit = 0;
 
-		/* callbacks run without the lock: they may call the store */
+		/* callbacks run without the lock (they may call the store);
+		 * pgstore_unlisten() waits for dispatching to drop to 0 */
 		pthread_mutex_lock(&s->llock);
 		for (i = 0; i < s->nchannels; i++)
 			if (strcmp(s->channels[i].name, n->relname) == 0)
 				hit[nhit++] = s->channels[i];
+		s->ldispatching = nhit > 0;
 		pthread_mutex_unlock(&s->llock);
 		for (i = 0; i < nhit; i++)
 			hit[i].cb(hit[i].ctx, n->extra);
+		pthread_mutex_lock(&s->llock);
+		s->ldispatching = 0;
+		pthread_cond_broadcast(&s->lcond);
+		pthread_mutex_unlock(&s->llock);
 		PQfreemem(n);
 	}
 }
 
-/* listen_new - LISTEN on channels [*done, nchannels); -1 on failure */
-static int listen_new(struct pgstore *s, PGconn *c, size_t *done)
+/* listen_new - LISTEN on every channel not yet LISTENed on this
+ * connection; -1 on failure */
+static int listen_new(struct pgstore *s, PGconn *c)
 {
 	for (;;) {
-		char sql[96];
+		char sql[96], name[sizeof(s->channels[0].name)];
 		PGresult *r;
+		size_t i;
 		int ok;
 
 		pthread_mutex_lock(&s->llock);
-		if (*done >= s->nchannels) {
+		for (i = 0; i < s->nchannels && s->channels[i].listening; i++)
+			;
+		if (i == s->nchannels) {
 			pthread_mutex_unlock(&s->llock);
 			return 0;
 		}
-		snprintf(sql, sizeof(sql), "LISTEN %s", s->channels[*done].name);
+		snprintf(name, sizeof(name), "%s", s->channels[i].name);
 		pthread_mutex_unlock(&s->llock);
+		snprintf(sql, sizeof(sql), "LISTEN %s", name);
 		r = pgstore_exec_timed(c, sql, 0, NULL, NULL, NULL, 0,
 				       PGSTORE_QUERY_TIMEOUT_MS);
 		ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
@@ -88,12 +107,25 @@ static int listen_new(struct pgstore *s, PGconn *c, size_t *done)
 		PQclear(r);
 		if (!ok)
 			return -1;
-		(*done)++;
+		/* every entry of that channel is served now */
 		pthread_mutex_lock(&s->llock);
-		s->nlistening = *done;
+		for (i = 0; i < s->nchannels; i++)
+			if (strcmp(s->channels[i].name, name) == 0)
+				s->channels[i].listening = 1;
 		pthread_cond_broadcast(&s->lcond);
 		pthread_mutex_unlock(&s->llock);
 	}
+}
+
+/* not_listening - after a connection was lost, everything again */
+static void not_listening(struct pgstore *s)
+{
+	size_t i;
+
+	pthread_mutex_lock(&s->llock);
+	for (i = 0; i < s->nchannels; i++)
+		s->channels[i].listening = 0;
+	pthread_mutex_unlock(&s->llock);
 }
 
 /* listener_main - the listener thread */
@@ -101,7 +133,6 @@ static void *listener_main(void *arg)
 {
 	struct pgstore *s = arg;
 	PGconn *c = NULL;
-	size_t done = 0;
 	char err[512], buf[64];
 	int said = 0;
 
@@ -110,15 +141,12 @@ static void *listener_main(void *arg)
 				       { .fd = -1, .events = POLLIN } };
 
 		if (c == NULL) {
-			done = 0;
-			pthread_mutex_lock(&s->llock);
-			s->nlistening = 0;
-			pthread_mutex_unlock(&s->llock);
+			not_listening(s);
 			if ((c = pgstore_connect(s, NULL, err, sizeof(err))) == NULL
 			    && !said++)
 				fprintf(stderr, "mxgate: pgstore: listener: %s\n", err);
 		}
-		if (c && listen_new(s, c, &done) < 0) {
+		if (c && listen_new(s, c) < 0) {
 			PQfinish(c);
 			c = NULL;
 		}
@@ -154,6 +182,15 @@ static void *listener_main(void *arg)
 	return NULL;
 }
 
+/* all_listening - every registered channel is LISTENed (llock held) */
+static int all_listening(const struct pgstore *s)
+{
+	for (size_t i = 0; i < s->nchannels; i++)
+		if (!s->channels[i].listening)
+			return 0;
+	return 1;
+}
+
 /* pgstore_listen - call cb for each NOTIFY on channel */
 int pgstore_listen(struct pgstore *s, const char *channel,
 		   void (*cb)(void *ctx, const char *payload), void *ctx)
@@ -175,6 +212,11 @@ int pgstore_listen(struct pgstore *s, const char *channel,
 	snprintf(ch->name, sizeof(ch->name), "%s", channel);
 	ch->cb = cb;
 	ch->ctx = ctx;
+	ch->listening = 0;
+	for (size_t i = 0; i + 1 < s->nchannels; i++)	/* already LISTENed */
+		if (strcmp(s->channels[i].name, channel) == 0
+		    && s->channels[i].listening)
+			ch->listening = 1;
 	if (!s->listener_started) {
 		if (pipe2(s->lwake, O_CLOEXEC | O_NONBLOCK) < 0) {
 			rc = -1;
@@ -197,16 +239,44 @@ int pgstore_listen(struct pgstore *s, const char *channel,
 	 * LISTEN, unless the database is down (it follows on reconnect) */
 	if (rc == 0) {
 		uint64_t until = pgstore_now_ms() + PGSTORE_LISTEN_WAIT_MS;
-		size_t want = s->nchannels;
 		struct timespec ts = { .tv_sec = (time_t)(until / 1000),
 			.tv_nsec = (long)(until % 1000) * 1000000 };
 
-		while (s->nlistening < want
+		while (!all_listening(s)
 		       && pthread_cond_timedwait(&s->lcond, &s->llock, &ts) == 0)
 			;
 	}
 	pthread_mutex_unlock(&s->llock);
 	return rc;
+}
+
+/* pgstore_unlisten - no more calls of cb with ctx for channel */
+int pgstore_unlisten(struct pgstore *s, const char *channel,
+		     void (*cb)(void *ctx, const char *payload), void *ctx)
+{
+	size_t i, k, removed = 0;
+
+	pthread_mutex_lock(&s->llock);
+	for (i = k = 0; i < s->nchannels; i++) {
+		struct pgstore_channel *ch = &s->channels[i];
+
+		if (strcmp(ch->name, channel) == 0 && ch->cb == cb && ch->ctx == ctx) {
+			removed++;
+			continue;
+		}
+		s->channels[k++] = *ch;
+	}
+	s->nchannels = k;
+	/* a callback copied before the removal may still be running */
+	if (s->listener_started && !pthread_equal(pthread_self(), s->listener))
+		while (s->ldispatching)
+			pthread_cond_wait(&s->lcond, &s->llock);
+	pthread_mutex_unlock(&s->llock);
+	if (removed == 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	return 0;
 }
 
 /* pgstore_listener_stop - end the thread (closing the pipe wakes it) */

@@ -393,13 +393,28 @@ static void test_rules_activation_notifies_listeners_and_is_audited(void **state
 	assert_int_equal(len, 5);
 	assert_memory_equal(blob, "one\0x", 5);
 	free(blob);
+	/* no callback after unlisten */
+	assert_int_equal(pgstore_unlisten(s, PGSTORE_RULES_CHANNEL, on_rules, &n), 0);
+	assert_int_equal(pgstore_unlisten(s, PGSTORE_RULES_CHANNEL, on_rules, &n), -1);
+	assert_int_equal(pgstore_rules_set_active(s, "v1", "alice"), 0);
+	nanosleep(&(struct timespec){ 0, 300 * 1000 * 1000 }, NULL);
+	assert_true(got_v2(&n));
+	/* listening again on the same connection works */
+	assert_int_equal(pgstore_listen(s, PGSTORE_RULES_CHANNEL, on_rules, &n), 0);
+	assert_int_equal(pgstore_rules_set_active(s, "v2", "alice"), 0);
+	pthread_mutex_lock(&n.lock);
+	n.payload[0] = 0;
+	pthread_mutex_unlock(&n.lock);
+	assert_int_equal(pgstore_rules_set_active(s, "v1", "alice"), 0);
+	assert_int_equal(pgstore_rules_set_active(s, "v2", "alice"), 0);
+	assert_true(pgtest_wait(got_v2, &n, 5000));
 	errno = 0;
 	assert_int_equal(pgstore_rules_set_active(s, "v9", "alice"), -1);
 	assert_int_equal(errno, ENOENT);
 	assert_int_equal(pgtest_count(c, "SELECT count(*) FROM rule_versions"
 				      " WHERE active"), 1);
 	assert_int_equal(pgtest_count(c, "SELECT count(*) FROM audit_log WHERE"
-				      " action IN ('rules.put', 'rules.activate')"), 4);
+				      " action IN ('rules.put', 'rules.activate')"), 8);
 	assert_int_equal(pgstore_audit(s, "carol", "config.read",
 				       "{\"what\":\"all\"}"), 0);
 	assert_int_equal(pgtest_count(c, "SELECT count(*) FROM audit_log WHERE"
