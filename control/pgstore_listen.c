@@ -153,19 +153,13 @@ static void *listener_main(void *arg)
 		if (c) {
 			said = 0;
 			p[1].fd = PQsocket(c);
+			dispatch(s, c);	/* read with a LISTEN's answer */
 		}
 		if (poll(p, 2, c ? -1 : PGSTORE_RECONNECT_MS) < 0 && errno != EINTR)
 			break;
-		if (p[0].revents) {
-			ssize_t r = read(s->lwake[0], buf, sizeof(buf));
-			int stop;
-
-			pthread_mutex_lock(&s->llock);
-			stop = r == 0 || s->nchannels == (size_t)-1;
-			pthread_mutex_unlock(&s->llock);
-			if (stop)
-				break;
-		}
+		/* a new channel, or the write end closed: stop */
+		if (p[0].revents && read(s->lwake[0], buf, sizeof(buf)) == 0)
+			break;
 		if (c && p[1].revents) {
 			if (!PQconsumeInput(c)) {
 				fprintf(stderr, "mxgate: pgstore: listener lost its"
