@@ -37,6 +37,7 @@ struct mconn {
 	enum mconn_state state;
 	uint32_t events;
 	uint64_t last_ms;
+	uint64_t deadline_ms;		/* 0: between requests */
 	int keep_alive;
 	size_t in_off, in_len;
 	char in[MGMT_IN_MAX];
@@ -176,6 +177,8 @@ static void parse_input(struct mgmt *m, struct mconn *c)
 	c->in_off += used;
 	if (c->in_off == c->in_len)
 		c->in_off = c->in_len = 0;
+	if (c->req.state == HTTP_ERROR || c->req.state == HTTP_DONE)
+		c->deadline_ms = 0;
 	if (c->req.state == HTTP_ERROR) {
 		c->keep_alive = 0;
 		error_reply(c, c->req.status, c->req.error, NULL);
@@ -194,6 +197,7 @@ static int step(struct mgmt *m, struct mconn *c)
 		case MC_HANDSHAKE:
 			if ((n = SSL_accept(c->ssl)) == 1) {
 				c->state = MC_READ;
+				c->deadline_ms = 0;
 				http_request_init(&c->req);
 				continue;
 			}
@@ -211,6 +215,8 @@ static int step(struct mgmt *m, struct mconn *c)
 			}
 			n = SSL_read(c->ssl, c->in + c->in_len, (int)(sizeof(c->in) - c->in_len));
 			if (n > 0) {
+				if (c->deadline_ms == 0)	/* a request begins */
+					c->deadline_ms = c->last_ms + MGMT_REQUEST_MS;
 				c->in_len += (size_t)n;
 				parse_input(m, c);
 				continue;
@@ -263,6 +269,7 @@ static void accept_all(struct mgmt *m, uint64_t now)
 		}
 		c->fd = fd;
 		c->last_ms = now;
+		c->deadline_ms = now + MGMT_REQUEST_MS;	/* the handshake */
 		c->state = MC_HANDSHAKE;
 		if ((c->ssl = SSL_new(m->ctx)) == NULL || SSL_set_fd(c->ssl, fd) != 1) {
 			SSL_free(c->ssl);
@@ -285,13 +292,17 @@ static void accept_all(struct mgmt *m, uint64_t now)
 	}
 }
 
-/* reap_idle - close connections silent for MGMT_IDLE_MS */
+/* reap_idle - close connections silent for MGMT_IDLE_MS, or whose
+ * handshake or request is not complete by its deadline */
 static void reap_idle(struct mgmt *m, uint64_t now)
 {
 	unsigned i = 0;
 
 	while (i < m->nconns) {
-		if (now - m->all[i]->last_ms > MGMT_IDLE_MS)
+		const struct mconn *c = m->all[i];
+
+		if (now - c->last_ms > MGMT_IDLE_MS
+		    || (c->deadline_ms && now > c->deadline_ms))
 			conn_close(m, m->all[i]);	/* moves the last into i */
 		else
 			i++;

@@ -59,6 +59,9 @@
 
 #define MGMT_CONNS_MAX		64	/* TLS connections at once */
 #define MGMT_IDLE_MS		30000	/* a connection silent this long closes */
+#define MGMT_REQUEST_MS		15000	/* handshake, or one request from its
+					 * first byte, must be complete by then
+					 * (a trickling client holds no slot) */
 #define MGMT_IN_MAX		16384	/* TLS read buffer per connection */
 #define MGMT_TOKENS_MAX		256	/* tokens in the file */
 #define MGMT_TOKEN_NAME_MAX	64
@@ -66,8 +69,10 @@
 #define MGMT_CERT_DAYS		3650	/* self-signed certificate lifetime */
 #define MGMT_RELEASE_TIMEOUT_MS	60000	/* a release waits this long */
 #define MGMT_PATH_MAX		4096
+#define MGMT_QUERY_MAX		512	/* one query parameter, decoded */
 
 struct pgstore;
+struct pgstore_query;
 struct rulesmgr;
 struct mgmt;
 
@@ -131,6 +136,9 @@ int mgmt_error(struct mgmt_reply *r, int status, const char *fmt, ...)
 void mgmt_audit(struct ctlplane *cp, const char *actor, const char *action,
 		const char *detail_json);
 int mgmt_valid_qid(const char *qid);
+
+int mgmt_query_filters(const struct http_request *r, struct pgstore_query *q,
+		       char bufs[4][MGMT_QUERY_MAX], struct mgmt_reply *out);
 
 /* mgmt_quar.c: /api/v1/quarantine[/QID[/release]] */
 int mgmt_quarantine(struct ctlplane *cp, const struct http_request *r,

@@ -21,7 +21,6 @@
 #endif
 
 #define MGMT_API_PREFIX		"/api/v1/"
-#define MGMT_QUERY_MAX		512	/* one query parameter, decoded */
 #define MGMT_TIME_MAX		40
 
 /* mgmt_body - a stream writing the reply's body */
@@ -195,9 +194,10 @@ static int parse_time(const char *s, int64_t *ms)
 	return 0;
 }
 
-/* query_filters - the common ?sender=&recipient=&action=&since=&until=&limit= */
-static int query_filters(const struct http_request *r, struct pgstore_query *q,
-			 char bufs[4][MGMT_QUERY_MAX], struct mgmt_reply *out)
+/* mgmt_query_filters - ?sender=&recipient=&action=&qid=&since=&until=&limit=;
+ * -1 when the answer (400) is already in out */
+int mgmt_query_filters(const struct http_request *r, struct pgstore_query *q,
+		       char bufs[4][MGMT_QUERY_MAX], struct mgmt_reply *out)
 {
 	static const char *const names[] = { "sender", "recipient", "action", "qid" };
 	char t[MGMT_TIME_MAX];
@@ -247,7 +247,7 @@ static int get_messages(struct ctlplane *cp, const struct http_request *r,
 	char bufs[4][MGMT_QUERY_MAX];
 	char *json = NULL;
 
-	if (query_filters(r, &q, bufs, out) < 0)
+	if (mgmt_query_filters(r, &q, bufs, out) < 0)
 		return 0;
 	if (cp->store == NULL)
 		return mgmt_error(out, 503, "message search not available: no"

@@ -343,20 +343,15 @@ int mgmt_quarantine(struct ctlplane *cp, const struct http_request *r,
 
 	if (*rest == 0) {
 		struct pgstore_query q;
-		char *json = NULL, lim[16];
-		int rc;
+		char bufs[4][MGMT_QUERY_MAX];
+		char *json = NULL;
 
 		if (strcmp(r->method, "GET") != 0) {
 			out->extra = "Allow: GET\r\n";
 			return mgmt_error(out, 405, "use GET to list the quarantine");
 		}
-		memset(&q, 0, sizeof(q));
-		if ((rc = http_query(r, "limit", lim, sizeof(lim))) < 0
-		    || (rc == 1 && (atoi(lim) < 1 || atoi(lim) > PGSTORE_QUERY_LIMIT_MAX
-				    || strspn(lim, "0123456789") != strlen(lim))))
-			return mgmt_error(out, 400, "limit: a number from 1 to %d",
-					  PGSTORE_QUERY_LIMIT_MAX);
-		q.limit = rc == 1 ? (unsigned)atoi(lim) : 0;
+		if (mgmt_query_filters(r, &q, bufs, out) < 0)
+			return 0;
 		if (cp->store == NULL)
 			return local_list(cp, q.limit ? q.limit : MGMT_LIST_MAX, out);
 		if (pgstore_quarantine_list(cp->store, &q, &json) < 0 || json == NULL) {

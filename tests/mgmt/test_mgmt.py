@@ -575,6 +575,9 @@ def test_store():
         qids = sorted(m["qid"] for m in lst)
         expect(len(qids) == 2, f"quarantine list from the store: {lst}")
         expect(g.quarantined() == [], "quarantine went to the directory, not the store")
+        expect(len(g.json("GET", "/api/v1/quarantine?recipient=carol%40example.net")) == 1,
+               "quarantine filtered by recipient")
+        expect(g.curl("GET", "/api/v1/quarantine?action=nope")[0] == 400, "quarantine ?action=nope")
         code, head, raw = g.curl("GET", f"/api/v1/quarantine/{qids[0]}?raw=1", raw=True)
         expect(code == 200 and b"Dear customer" in raw, f"raw from the store: {code}")
         two = [r["qid"] for r in q if len(r["recipients"]) == 2][0]
