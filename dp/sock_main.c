@@ -465,7 +465,7 @@ int main(int argc, char **argv)
 	if ((cfg.rules_swap = rules_sock_start(&rules_opts, &cfg, rules_dir,
 					       &stop_flag)) == NULL)
 		return 2;
-	if (filter_ctlplane(&ccfg, &cfg, rules_dir, rs, qdir, hostname, NULL) < 0
+	if (filter_ctlplane(&ccfg, &cfg, rules_dir, rs, qdir, hostname, rules_opts.state_dir) < 0
 	    || (cp = ctlplane_start(&ccfg, &filter_hooks, cp_err, sizeof(cp_err))) == NULL) {
 		fprintf(stderr, "mxgate-filter: control plane: %s\n", cp_err);
 		return 2;
