@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -54,11 +55,11 @@ static int add_ext(X509 *x, int nid, const char *value)
 static int write_pem(const char *path, EVP_PKEY *pkey, X509 *x, char *err,
 		     size_t errlen)
 {
-	char tmp[MGMT_PATH_MAX + 8];
+	char tmp[MGMT_PATH_MAX + 32];
 	FILE *fp;
 	int fd, ok;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
 	unlink(tmp);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
 		snprintf(err, errlen, "create %s: %s", tmp, strerror(errno));
@@ -159,6 +160,34 @@ int mgmt_tls_selfsigned(const char *cert, const char *key, char *err,
 	return rc;
 }
 
+/* ensure_selfsigned - make the pair unless both exist; daemons starting
+ * together on one state directory take turns (flock), so that no one
+ * ends up with one's key and the other's certificate */
+static int ensure_selfsigned(const struct ctlplane *cp, char *err, size_t errlen)
+{
+	char lock[MGMT_PATH_MAX + 8];
+	int fd, rc = 0;
+
+	snprintf(lock, sizeof(lock), "%s.lock", cp->cert);
+	if ((fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+		snprintf(err, errlen, "create %s: %s", lock, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX) < 0) {
+		snprintf(err, errlen, "lock %s: %s", lock, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (access(cp->cert, R_OK) != 0 || access(cp->key, R_OK) != 0) {
+		rc = mgmt_tls_selfsigned(cp->cert, cp->key, err, errlen);
+		if (rc == 0)
+			fprintf(stderr, "%s: management port: created a self-signed"
+				" certificate %s\n", cp->cfg.daemon, cp->cert);
+	}
+	close(fd);	/* releases the lock */
+	return rc;
+}
+
 /* mgmt_tls_context - server context: TLS 1.2+, our certificate and key */
 int mgmt_tls_context(const struct ctlplane *cp, SSL_CTX **out, char *err,
 		     size_t errlen)
@@ -166,13 +195,8 @@ int mgmt_tls_context(const struct ctlplane *cp, SSL_CTX **out, char *err,
 	SSL_CTX *ctx;
 	char what[MGMT_PATH_MAX + 64];
 
-	if (!cp->cfg.mgmt_cert && (access(cp->cert, R_OK) != 0
-				   || access(cp->key, R_OK) != 0)) {
-		if (mgmt_tls_selfsigned(cp->cert, cp->key, err, errlen) < 0)
-			return -1;
-		fprintf(stderr, "%s: management port: created a self-signed"
-			" certificate %s\n", cp->cfg.daemon, cp->cert);
-	}
+	if (!cp->cfg.mgmt_cert && ensure_selfsigned(cp, err, errlen) < 0)
+		return -1;
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
 		return ssl_error(err, errlen, "SSL_CTX_new");
 	if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION)) {
