@@ -19,6 +19,7 @@
  *			const char *actor, struct mgmt_reply *out); (mgmt_api.c)
  *	int mgmt_quarantine(...);				(mgmt_quar.c)
  *	int mgmt_metrics(...), mgmt_stats(...);			(mgmt_metrics.c)
+ *	int mgmt_probe_downstream(struct ctlplane *cp);		(mgmt_probe.c)
  *
  * DESCRIPTION
  *	mgmt_start() binds cp->cfg.mgmt_listen, loads or creates the
@@ -143,6 +144,9 @@ int mgmt_query_filters(const struct http_request *r, struct pgstore_query *q,
 /* mgmt_quar.c: /api/v1/quarantine[/QID[/release]] */
 int mgmt_quarantine(struct ctlplane *cp, const struct http_request *r,
 		    const char *rest, const char *actor, struct mgmt_reply *out);
+
+/* mgmt_probe.c: the downstream's 220, cached */
+int mgmt_probe_downstream(struct ctlplane *cp);
 
 /* mgmt_metrics.c: GET /metrics, GET /api/v1/stats */
 int mgmt_metrics(struct ctlplane *cp, struct mgmt_reply *out);

@@ -134,14 +134,19 @@ static int get_status(struct ctlplane *cp, struct mgmt_reply *out)
 	if (cp->hooks.relay_state) {
 		memset(&rs, 0, sizeof(rs));
 		cp->hooks.relay_state(cp->hooks.ctx, &rs);
+		if (rs.reachable < 0)
+			rs.reachable = mgmt_probe_downstream(cp);
 		fputs("{\"addr\":", fp);
 		mgmt_json_str(fp, rs.addr);
 		fprintf(fp, ",\"reachable\":%s,\"queued\":%llu,\"in_flight\":%llu}",
 			rs.reachable < 0 ? "null" : rs.reachable ? "true" : "false",
 			(unsigned long long)rs.queued, (unsigned long long)rs.in_flight);
 	} else {
-		fprintf(fp, "{\"addr\":\"%s:%u\",\"reachable\":null}",
-			cp->cfg.relay_host ? cp->cfg.relay_host : "", cp->cfg.relay_port);
+		int up = mgmt_probe_downstream(cp);
+
+		fprintf(fp, "{\"addr\":\"%s:%u\",\"reachable\":%s}",
+			cp->cfg.relay_host ? cp->cfg.relay_host : "", cp->cfg.relay_port,
+			up < 0 ? "null" : up ? "true" : "false");
 	}
 	fputs(",", fp);
 	write_store_state(cp, fp);

@@ -187,14 +187,16 @@ int mgmt_metrics(struct ctlplane *cp, struct mgmt_reply *out)
 	if (cp->hooks.relay_state) {
 		memset(&rs, 0, sizeof(rs));
 		cp->hooks.relay_state(cp->hooks.ctx, &rs);
+		if (rs.reachable < 0)
+			rs.reachable = mgmt_probe_downstream(cp);
 		fputs("# HELP mxgate_relay_queue_depth Messages waiting for a downstream"
 		      " connection.\n# TYPE mxgate_relay_queue_depth gauge\n", fp);
 		fprintf(fp, "mxgate_relay_queue_depth %llu\n", (unsigned long long)rs.queued);
 		fputs("# HELP mxgate_relay_in_flight Messages with delivery, not yet"
 		      " answered.\n# TYPE mxgate_relay_in_flight gauge\n", fp);
 		fprintf(fp, "mxgate_relay_in_flight %llu\n", (unsigned long long)rs.in_flight);
-		fputs("# HELP mxgate_downstream_up Whether the last attempt reached the"
-		      " downstream (-1 unknown).\n# TYPE mxgate_downstream_up gauge\n", fp);
+		fputs("# HELP mxgate_downstream_up Whether the downstream greets with 2xx"
+		      " (-1 unknown).\n# TYPE mxgate_downstream_up gauge\n", fp);
 		fprintf(fp, "mxgate_downstream_up %d\n", rs.reachable);
 	}
 	fputs("# HELP mxgate_db_up Whether the store's writer is connected to"

@@ -247,6 +247,8 @@ def test_routes():
         for k in ("daemon", "version", "uptime_s", "workers", "rules_version", "downstream", "db"):
             expect(k in s, f"status lacks {k}: {s}")
         expect(s["workers"] == 2 and s["daemon"] == "mxgate-filter", f"status: {s}")
+        expect(s["downstream"]["reachable"] is True
+               and s["downstream"]["addr"] == f"127.0.0.1:{g.sink.port}", f"downstream: {s}")
         st = g.json("GET", "/api/v1/stats")
         expect(len(st["cores"]) == 2, f"stats: {st}")
         cfg = g.json("GET", "/api/v1/config")
@@ -467,6 +469,7 @@ def test_metrics():
                    == 2, f"{h}: +Inf bucket and count")
             expect(s[(h + "_sum", frozenset())] >= 0, f"{h}_sum")
         expect(s[("mxgate_db_up", frozenset())] == 0, "db_up without a store")
+        expect(s[("mxgate_downstream_up", frozenset())] == 1, "downstream_up")
     finally:
         g.destroy()
 
