@@ -375,6 +375,73 @@ def test_required_tls_networks_get_530():
         f.destroy()
 
 
+def fake_downstream(port, seen):
+    """One SMTP session that offers XFORWARD and records the commands."""
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", port))
+    srv.listen(1)
+
+    def run():
+        c, _ = srv.accept()
+        f = c.makefile("rwb")
+
+        def say(x):
+            f.write(x.encode() + b"\r\n")
+            f.flush()
+        say("220 fake ESMTP")
+        data = False
+        for line in f:
+            cmd = line.decode(errors="replace").rstrip("\r\n")
+            if data:
+                if cmd == ".":
+                    data = False
+                    say("250 2.0.0 queued")
+                continue
+            seen.append(cmd)
+            u = cmd.upper()
+            if u.startswith("EHLO"):
+                say("250-fake\r\n250-PIPELINING\r\n250-XFORWARD NAME ADDR PROTO HELO SOURCE PORT"
+                    "\r\n250 8BITMIME")
+            elif u.startswith("DATA"):
+                say("354 go")
+                data = True
+            elif u.startswith("QUIT"):
+                say("221 bye")
+                break
+            else:
+                say("250 ok")
+        c.close()
+        srv.close()
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
+
+
+def test_xforward_proto_is_esmtps_after_starttls():
+    cert, key = make_cert("mx", "mx.test")
+    down, seen = free_port(), []
+    t = fake_downstream(down, seen)
+    f = Filter(FILTER, RULES, free_port(), down, threads=1, extra=tls_args(cert, key))
+    try:
+        c = Client(f.port)
+        c.cmd("EHLO client.test")
+        c.cmd("STARTTLS")
+        c.starttls()
+        c.cmd("EHLO client.test")
+        r = c.message("xforward")
+        if not r.startswith("250 2.0.0"):
+            fail("message: %r" % r)
+        c.close()
+        f.stop()
+        t.join(5)
+        xf = [x for x in seen if x.startswith("XFORWARD") and "PROTO=" in x]
+        if not xf or "PROTO=ESMTPS" not in xf[0]:
+            fail("downstream saw %r" % seen)
+    finally:
+        f.destroy()
+
+
 def test_shutdown_tells_tls_sessions_421_encrypted():
     cert, key = make_cert("mx", "mx.test")
     f = Filter(FILTER, RULES, free_port(), sink_port(), threads=1, extra=tls_args(cert, key))
