@@ -30,6 +30,8 @@ struct sfilter *sfilter_dp_setup(const char *path, struct smtpdp_lcore **lcs,
  *			struct smtpdp_lcore **lcs, unsigned nworkers, FILE *log,
  *			struct dp_stats_zone *z);
  *	extern const struct sfilter_table_ops sfilter_lpm_ops;
+extern const struct sfilter_table_ops sfilter_rte_lpm_ops;
+ *	extern const struct sfilter_table_ops sfilter_rte_lpm_ops;
  *
  * DESCRIPTION
  *	One-line hooks for the transports' files (owned by others): every
@@ -81,5 +83,6 @@ struct sfilter *sfilter_dp_setup(const char *path, struct smtpdp_lcore **lcs,
 				 unsigned nworkers, FILE *log,
 				 struct dp_stats_zone *z);
 extern const struct sfilter_table_ops sfilter_lpm_ops;
+extern const struct sfilter_table_ops sfilter_rte_lpm_ops;
 
 #endif
