@@ -91,6 +91,7 @@ struct ctlplane_core_stats {
 	uint64_t msg_delivered;		/* downstream said 2xx */
 	uint64_t replies_4xx, replies_5xx;
 	uint64_t busy_cycles, idle_cycles;	/* 0 when not measured */
+	uint64_t relay_queued;		/* gauge: with the relay (socket mode) */
 	struct metrics_hist scan_ms;	/* engine time per message */
 	struct metrics_hist total_ms;	/* end of data to the client's reply */
 };

@@ -22,6 +22,12 @@ struct delivery {
 	struct relay_pool *relay;
 };
 
+/* delivery_queued - the relay pool's backlog, for the control plane */
+size_t delivery_queued(const struct delivery *d)
+{
+	return relay_pool_queued(d->relay);
+}
+
 /* delivery_new - a delivery context with its own relay pool */
 struct delivery *delivery_new(const struct delivery_config *cfg,
 			      const struct relay_config *relay)

@@ -8,6 +8,7 @@
  *	void delivery_submit(struct delivery *d, struct delivery_msg *m,
  *			uint64_t now_ms);
  *	void delivery_free(struct delivery *d);
+ *	size_t delivery_queued(const struct delivery *d);
  *
  * DESCRIPTION
  *	The transport hands over a message whose content has ended and whose
@@ -115,5 +116,7 @@ void delivery_run(struct delivery *d, uint64_t now_ms);
 void delivery_submit(struct delivery *d, struct delivery_msg *m,
 		     uint64_t now_ms);
 void delivery_free(struct delivery *d);
+/* messages with the relay: waiting for a connection or being sent */
+size_t delivery_queued(const struct delivery *d);
 
 #endif

@@ -56,6 +56,7 @@ static volatile int dp_quit;
 
 /* What the control plane's hooks read: the counters memzone. */
 static struct dp_stats_zone *dp_zone;
+static struct smtpctl *dp_smtp;
 
 /* dp_core_stats - ctlplane hook: every lcore's counters, without locks */
 static unsigned dp_core_stats(void *ctx, struct ctlplane_core_stats *out,
@@ -111,7 +112,8 @@ static void dp_relay_state(void *ctx, struct ctlplane_relay_state *out)
 	    + c->msg_reject + c->msg_tempfail;
     }
     snprintf(out->addr, sizeof(out->addr), "%s:%u", cf->relay_host, cf->relay_port);
-    out->reachable = -1;
+    out->reachable = -1;	/* the control plane probes */
+    out->queued = dp_smtp ? smtpctl_relay_queued(dp_smtp) : 0;
     out->in_flight = handed > answered ? handed - answered : 0;
 }
 
@@ -422,6 +424,7 @@ int     main(int argc, char **argv)
     if (smtp && smtpctl_start(smtp) < 0)
 	rte_exit(EXIT_FAILURE, "start the SMTP control thread\n");
     dp_zone = z;
+    dp_smtp = smtp;
     cp = dp_ctlplane(&cf, nworkers, smtp);
     if (smtp) {		/* the API publishes through our rules manager */
 	ctlplane_set_rules(cp, smtpctl_rulesmgr(smtp));

@@ -19,6 +19,7 @@
  *	void smtpctl_stop(struct smtpctl *ctl);
  *	struct rulesmgr *smtpctl_rulesmgr(struct smtpctl *ctl);
  *	struct pgstore *smtpctl_store(struct smtpctl *ctl);
+ *	uint64_t smtpctl_relay_queued(const struct smtpctl *ctl);
  *
  * DESCRIPTION
  *	Every worker lcore owns a struct smtpdp_lcore: a fixed pool of
@@ -215,6 +216,7 @@ struct smtpctl *smtpctl_create(const struct dpconf *cf, unsigned nworkers,
 			       struct dp_stats_zone *z);
 struct smtpdp_lcore *smtpctl_lcore(struct smtpctl *ctl, unsigned i);
 struct pgstore *smtpctl_store(struct smtpctl *ctl);
+uint64_t smtpctl_relay_queued(const struct smtpctl *ctl);
 int smtpctl_start(struct smtpctl *ctl);
 void smtpctl_stop(struct smtpctl *ctl);
 struct rulesmgr *smtpctl_rulesmgr(struct smtpctl *ctl);

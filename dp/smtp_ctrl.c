@@ -61,6 +61,7 @@ struct smtpctl {
 	struct smtpdp_lcore **lcs;
 	struct rte_mempool *chunks;
 	struct delivery *delivery;
+	volatile uint64_t relay_queued;	/* read by the management thread */
 	struct pgstore *store;		/* NULL: db = off */
 	struct sfilter *sf;		/* NULL: no sender filter */
 	int epfd;
@@ -174,6 +175,7 @@ static void *ctl_main(void *arg)
 			usleep(SMTPCTL_WAIT_MS * 1000);
 		}
 		delivery_run(ctl->delivery, mono_ms());
+		ctl->relay_queued = delivery_queued(ctl->delivery);
 		smtpdp_tls_control(&ctl->cfg);
 		if (ctl->sf)
 			sfilter_ctl_poll(ctl->sf, mono_ms());
@@ -222,6 +224,12 @@ static int open_store(struct smtpctl *ctl, const struct dpconf *cf)
 	}
 	ctl->cfg.delivery.store = ctl->store;
 	return 0;
+}
+
+/* smtpctl_relay_queued - messages with the relay, for the control plane */
+uint64_t smtpctl_relay_queued(const struct smtpctl *ctl)
+{
+	return ctl->relay_queued;
 }
 
 /* smtpctl_store - the store delivery uses, for the control plane's API */

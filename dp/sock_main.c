@@ -183,7 +183,9 @@ static void filter_relay_state(void *ctx, struct ctlplane_relay_state *out)
 
 	snprintf(out->addr, sizeof(out->addr), "%s:%u", cfg->relay.host,
 		 cfg->relay.port);
-	out->reachable = -1;	/* each thread's relay pool knows; not kept */
+	out->reachable = -1;	/* the control plane probes */
+	for (unsigned i = 0; i < cfg->threads; i++)
+		out->queued += cfg->stats[i].relay_queued;
 }
 
 static struct ctlplane_hooks filter_hooks = {

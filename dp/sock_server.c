@@ -391,6 +391,8 @@ static void worker_events(struct sock_worker *w, uint64_t *next_tick)
 			sock_conn_pump(p);
 	}
 	delivery_run(w->delivery, w->now_ms);
+	if (w->cfg->stats)
+		w->cfg->stats[w->id].relay_queued = delivery_queued(w->delivery);
 	sock_tls_worker_tick(w);
 	if (w->now_ms >= *next_tick) {
 		tick(w);
