@@ -295,6 +295,17 @@ static void rm_history_push(struct rulesmgr *rm, const char *v, size_t nrules,
 	rm_history_save(rm);
 }
 
+/* rm_set_version - the running version, for locked and lock-free readers
+ * (rulesmgr_version: the other of two buffers, then an atomic flip) */
+static void rm_set_version(struct rulesmgr *rm, const char *v)
+{
+	int     next = !__atomic_load_n(&rm->pub_cur, __ATOMIC_RELAXED);
+
+	snprintf(rm->version, sizeof(rm->version), "%s", v);
+	snprintf(rm->pub[next], sizeof(rm->pub[next]), "%s", v);
+	__atomic_store_n(&rm->pub_cur, next, __ATOMIC_RELEASE);
+}
+
 /* rm_install - hand rs to the workers; frees rs on refusal */
 static int rm_install(struct rulesmgr *rm, struct ruleset *rs,
 		      const char *actor, double t0, struct rules_error *err)
@@ -314,7 +325,7 @@ static int rm_install(struct rulesmgr *rm, struct ruleset *rs,
 	if (old != NULL && old != rm->borrowed)
 		rules_free(old);
 	rm->running = rs;
-	snprintf(rm->version, sizeof(rm->version), "%s", rules_version(rs));
+	rm_set_version(rm, rules_version(rs));
 	rm_history_push(rm, rm->version, rules_count(rs), actor);
 	rm_log(rm, "published %s (%zu rules) in %.1f ms (compile %.1f ms,"
 	       " switch %.1f ms) by %s", rm->version, rules_count(rs), t2 - t0,
@@ -451,14 +462,17 @@ int rulesmgr_fetch(struct rulesmgr *rm, const char *url, char *err,
 		rm_log(rm, "fetch %s failed: %s", src.url, err);
 		return -1;
 	}
-	pthread_mutex_lock(&rm->lock);
+	/* the download is not under the lock: it may take the whole timeout */
 	if ((rc = bundle_fetch(&src, dir, err, errlen)) < 0) {
 		rm_log(rm, "fetch %s failed: %s; %s stays", src.url, err,
-		       rm->version);
-	} else if ((rc = rm_publish(rm, dir, "fetch", RM_KEEP_COPY | RM_TO_STORE, &rerr)) < 0) {
-		rm_err_text(&rerr, err, errlen);
+		       rulesmgr_version(rm));
+	} else {
+		pthread_mutex_lock(&rm->lock);
+		rc = rm_publish(rm, dir, "fetch", RM_KEEP_COPY | RM_TO_STORE, &rerr);
+		pthread_mutex_unlock(&rm->lock);
+		if (rc < 0)
+			rm_err_text(&rerr, err, errlen);
 	}
-	pthread_mutex_unlock(&rm->lock);
 	rm_rmdir(dir);
 	return rc;
 }
@@ -542,7 +556,7 @@ int rulesmgr_hup(struct rulesmgr *rm)
 /* rulesmgr_version - the running version */
 const char *rulesmgr_version(const struct rulesmgr *rm)
 {
-	return rm->version;
+	return rm->pub[__atomic_load_n(&rm->pub_cur, __ATOMIC_ACQUIRE)];
 }
 
 /* rulesmgr_versions_json - the kept versions, newest first */
@@ -631,8 +645,7 @@ static void rm_adopt(struct rulesmgr *rm)
 
 	if (rm->borrowed == NULL)
 		return;
-	snprintf(rm->version, sizeof(rm->version), "%s",
-		 rules_version(rm->borrowed));
+	rm_set_version(rm, rules_version(rm->borrowed));
 	if (rm->rules_dir != NULL
 	    && rm_keep_copy(rm, rm->rules_dir, rm->version, &err) < 0)
 		rm_log(rm, "start-up set %s not kept: %s", rm->version, err.msg);

@@ -43,7 +43,9 @@ struct rulesmgr {
 	pthread_mutex_t lock;
 	struct ruleset *running;
 	const struct ruleset *borrowed;	/* the daemon's start-up set */
-	char    version[RULESMGR_VERSION_MAX];
+	char    version[RULESMGR_VERSION_MAX];	/* under lock */
+	char    pub[2][RULESMGR_VERSION_MAX];	/* rulesmgr_version() */
+	int     pub_cur;
 	struct rulesmgr_version *hist;	/* oldest first; last is running */
 	size_t  nhist;
 	pthread_t fetcher;
