@@ -184,8 +184,14 @@ static void filter_relay_state(void *ctx, struct ctlplane_relay_state *out)
 	snprintf(out->addr, sizeof(out->addr), "%s:%u", cfg->relay.host,
 		 cfg->relay.port);
 	out->reachable = -1;	/* the control plane probes */
-	for (unsigned i = 0; i < cfg->threads; i++)
-		out->queued += cfg->stats[i].relay_queued;
+	for (unsigned i = 0; i < cfg->threads; i++) {
+		const struct ctlplane_core_stats *c = &cfg->stats[i];
+		uint64_t answered = c->msg_pass + c->msg_tag + c->msg_quarantine
+			+ c->msg_discard + c->msg_reject + c->msg_tempfail;
+
+		out->queued += c->relay_queued;
+		out->in_flight += c->messages > answered ? c->messages - answered : 0;
+	}
 }
 
 static struct ctlplane_hooks filter_hooks = {

@@ -128,8 +128,6 @@ static void sock_msg_count(struct sock_conn *c, const struct delivery_msg *m,
 	if (c->w->cfg->stats == NULL)
 		return;
 	st = &c->w->cfg->stats[c->w->id];
-	st->messages++;
-	st->msg_bytes += m->size;
 	if (r->code / 100 == 4)
 		st->msg_tempfail++;
 	else if (m->verdict->action == ACT_PASS)
@@ -215,6 +213,10 @@ static void on_msg_end(void *ctx, const struct smtp_txn *t)
 	m->done = on_delivered;
 	m->ctx = c;
 	c->delivering = true;
+	if (w->cfg->stats) {	/* handed over: answered ones are counted by action */
+		w->cfg->stats[w->id].messages++;
+		w->cfg->stats[w->id].msg_bytes += m->size;
+	}
 	delivery_submit(w->delivery, m, w->now_ms);
 }
 
