@@ -20,7 +20,8 @@ the mxgate command-line tool.
              and what it says when the gateway is not there
   store      with PostgreSQL (a throw-away cluster): message search with
              every filter, quarantine from the store, release and delete,
-             audit rows, mxgate_db_* metrics
+             audit rows, mxgate_db_* metrics; a second gateway on the same
+             database releases the first one's quarantined message
 """
 import hashlib
 import json
@@ -593,6 +594,22 @@ def test_store():
         audit = pg.query("SELECT actor || ' ' || action FROM audit_log ORDER BY 1")
         for want in ("test quarantine.release", "test quarantine.delete"):
             expect(want in audit, f"audit rows: {audit!r}")
+        # a second gateway on the same database sees and releases the
+        # first one's quarantine (through its own downstream)
+        g2 = Gateway(extra=("--db", pg.conninfo, "--node", "mgmt2"))
+        try:
+            g.send(PHISH)
+            end = time.time() + 10
+            while time.time() < end and not g2.json("GET", "/api/v1/quarantine"):
+                time.sleep(0.1)
+            lst = g2.json("GET", "/api/v1/quarantine")
+            expect(len(lst) == 1 and lst[0]["node"] == "mgmt", f"node 2 list: {lst}")
+            g2.json("POST", f"/api/v1/quarantine/{lst[0]['qid']}/release", body="")
+            expect(len(g2.sink.msgs) == 1 and b"Dear customer" in g2.sink.msgs[0][2],
+                   "release from the other node did not reach its downstream")
+            expect(g.json("GET", "/api/v1/quarantine") == [], "node 1 still lists it")
+        finally:
+            g2.destroy()
         types, samples = parse_prometheus(g.curl("GET", "/metrics")[2])
         expect(samples[("mxgate_db_up", frozenset())] == 1, "mxgate_db_up")
         expect(samples[("mxgate_db_rows_total", frozenset({("outcome", "logged")}))] >= 3,
