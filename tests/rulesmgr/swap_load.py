@@ -270,6 +270,21 @@ def run_swaps(host, port, state_dir, pid_of, rules_root, swaps, sink, log_rows):
             c.quit()
             if code != 250:
                 bad.append(f"swap {i}: a message with {token} before the swap got {code}")
+            if i == swaps // 2:
+                # a refused set changes nothing and says where
+                broken = os.path.join(rules_root, "broken")
+                write_rules(broken, i)
+                with open(os.path.join(broken, "10-swap.rules"), "a") as f:
+                    f.write("rule BROKEN\n  scope body\n  regex (unclosed\nend\n")
+                pub.request(f"publish {broken}")
+                r = pub.reply() or ""
+                if not r.startswith("error ") or "10-swap.rules:" not in r:
+                    bad.append(f"a broken set was answered {r!r}, not 'error FILE:LINE: ...'")
+                c = Smtp(host, port)
+                code = c.send_msg(message(f"<broken-{i}@test>", f"has {token} still"))
+                c.quit()
+                if code != 250:
+                    bad.append(f"after a refused set, a message with {token} got {code}")
             # every 5th swap: a message in progress while it is published
             inflight = None
             if i % 5 == 0:
