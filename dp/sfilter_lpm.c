@@ -16,7 +16,7 @@
  *	a second; with 2-byte entries (enough to index the tbl8 groups of 1 M
  *	prefixes in the mix of bench/sfilter_bench.c) its tbl24 is 32 MB
  *	instead of 64 MB.
- *	docs/adr/0010-sender-filter-rte-fib.md has the figures.
+ *	docs/adr/0012-sender-filter-tables.md has the figures.
  *
  *	One table shared by every lcore rather
  *	than a copy per lcore: rte_lpm_lookup() only reads, the table is
