@@ -52,6 +52,8 @@ void rm_log(struct rulesmgr *rm, const char *fmt, ...)
 	FILE   *f = rm->cfg.log ? rm->cfg.log : stderr;
 	va_list ap;
 
+	if (fmt == NULL)	/* also tells gcc -fsanitize=undefined so */
+		return;
 	flockfile(f);
 	fprintf(f, "%s: rules: ", rm->cfg.daemon ? rm->cfg.daemon : "mxgate");
 	va_start(ap, fmt);
