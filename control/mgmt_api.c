@@ -368,6 +368,48 @@ static int post_rules(struct ctlplane *cp, const struct http_request *r,
 	return rules_unavailable(out);
 }
 
+/* post_fetch - POST /api/v1/rules/fetch {"url": "https://..." or ""} */
+static int post_fetch(struct ctlplane *cp, const struct http_request *r,
+		      const char *actor, struct mgmt_reply *out)
+{
+	char url[MGMT_PATH_MAX], detail[MGMT_PATH_MAX + 64];
+	int rc = r->body_len ? mgmt_json_get(r->body, r->body_len, "url", url, sizeof(url)) : 0;
+	FILE *fp;
+
+	if (rc < 0)
+		return mgmt_error(out, 400, "body: malformed JSON (want {\"url\": \"https://...\"},"
+				  " or {} for the configured URL)");
+	if (rc == 0)
+		url[0] = 0;
+	if (url[0] && strncmp(url, "https://", 8) != 0)
+		return mgmt_error(out, 400, "url: bundles are fetched over https:// only");
+	if ((fp = fmemopen(detail, sizeof(detail), "w")) == NULL)
+		return -1;
+	fputs("{\"url\":", fp);
+	mgmt_json_str(fp, url);
+	fputs("}", fp);
+	detail[ftell(fp) < (long)sizeof(detail) ? ftell(fp) : (long)sizeof(detail) - 1] = 0;
+	fclose(fp);
+#ifdef MX_HAVE_RULESMGR
+	if (cp->rules) {
+		char err[512] = "";
+
+		rc = rulesmgr_fetch(cp->rules, url[0] ? url : NULL, err, sizeof(err));
+		mgmt_audit(cp, actor, rc == 0 ? "rules.fetch" : "rules.fetch.failed", detail);
+		if (rc < 0)
+			return mgmt_error(out, 502, "fetch failed, running rules unchanged: %s", err);
+		if ((fp = mgmt_body(out, 200)) == NULL)
+			return -1;
+		fputs("{\"version\":", fp);
+		mgmt_json_str(fp, rulesmgr_version(cp->rules));
+		fputs("}\n", fp);
+		return fclose(fp) == 0 ? 0 : -1;
+	}
+#endif
+	mgmt_audit(cp, actor, "rules.fetch.unavailable", detail);
+	return rules_unavailable(out);
+}
+
 /* method_is - the method, else 405 with Allow */
 static int method_is(const struct http_request *r, const char *want,
 		     struct mgmt_reply *out)
@@ -413,6 +455,8 @@ int mgmt_api(struct ctlplane *cp, const struct http_request *r,
 		return method_is(r, "POST", out) ? post_rules(cp, r, 1, actor, out) : 0;
 	if (strcmp(p, "rules/rollback") == 0)
 		return method_is(r, "POST", out) ? post_rules(cp, r, 0, actor, out) : 0;
+	if (strcmp(p, "rules/fetch") == 0)
+		return method_is(r, "POST", out) ? post_fetch(cp, r, actor, out) : 0;
 	if (strcmp(p, "quarantine") == 0 || strncmp(p, "quarantine/", 11) == 0)
 		return mgmt_quarantine(cp, r, p + 10, actor, out);
 	return mgmt_error(out, 404, "no such path: %s", path);

@@ -283,6 +283,14 @@ def test_routes():
             expect(code == 400, f"publish {body!r}: {code} {out}")
         code, _, out = g.curl("POST", "/api/v1/rules/publish", body='{"dir": "/nonexistent"}')
         expect(code in (422, 503), f"publish of a missing dir: {code} {out}")
+        for body in ('{"url": "http://127.0.0.1/b"}', '{"url": 3', '[1]'):
+            code, _, out = g.curl("POST", "/api/v1/rules/fetch", body=body)
+            expect(code == 400, f"fetch {body!r}: {code} {out}")
+        code, _, out = g.curl("POST", "/api/v1/rules/fetch",
+                              body=json.dumps({"url": f"https://127.0.0.1:{free_port()}/b"}))
+        expect(code == (502 if s.get("rules_manager") else 503), f"fetch, nobody there: {code} {out}")
+        expect(g.json("GET", "/api/v1/status")["rules_version"] == s["rules_version"],
+               "a failed fetch changed the rules")
         if s.get("rules_manager"):
             newrules = tempfile.mkdtemp(prefix="mxgate-rules-")
             for n in os.listdir(RULES):
