@@ -459,8 +459,11 @@ static int b_response(const char *url, const char *resp, size_t n,
 	if (status != 200)
 		return b_err(err, errlen, "GET %s: HTTP status %d", url, status);
 	*clen = -1;
-	for (p = resp; p < eoh; p = strstr(p, "\r\n") + 2)
-		if (strncasecmp(p, "Content-Length:", 15) == 0)
+	/* bounded by the head: a NUL in a header line must not end the walk */
+	for (p = resp; p != NULL && p < eoh;
+	     p = memmem(p, (size_t)(eoh + 2 - p), "\r\n", 2), p = p ? p + 2 : NULL)
+		if ((size_t)(eoh - p) > 15
+		    && strncasecmp(p, "Content-Length:", 15) == 0)
 			*clen = strtoll(p + 15, NULL, 10);
 	*body_off = (size_t)(eoh + 4 - resp);
 	return 0;

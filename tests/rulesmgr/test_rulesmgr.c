@@ -356,6 +356,32 @@ static void test_bundle_signature_covers_every_byte(void **state)
 	free(buf);
 }
 
+static void test_bundle_unpack_refuses_what_a_signer_should_never_send(void **state)
+{
+	struct fixture *fx = *state;
+	static const char *const bad[] = {
+		"mxgate-rules-bundle 1\nfile ../escape.rules 1\nA\nend\n",
+		"mxgate-rules-bundle 1\nfile .hidden.rules 1\nA\nend\n",
+		"mxgate-rules-bundle 1\nfile a/b.rules 1\nA\nend\n",
+		"mxgate-rules-bundle 1\nfile a.rules 100\nshort",
+		"mxgate-rules-bundle 1\nfile a.rules 1\nAend\ntrailing",
+		"mxgate-rules-bundle 1\nfile a.rules -1\nend\n",
+		"mxgate-rules-bundle 1\nend\n",
+		"not a bundle\n",
+		"mxgate-rules-bundle 1\nfile a.rules 1\nA",
+	};
+	char    out[300], e[512];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(out, sizeof(out), "%s/u%zu", fx->tmp, i);
+		mkdir(out, 0700);
+		assert_int_equal(bundle_unpack(bad[i], strlen(bad[i]), out, e,
+					       sizeof(e)), -1);
+	}
+	snprintf(out, sizeof(out), "%s/escape.rules", fx->tmp);
+	assert_int_equal(access(out, F_OK), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -367,6 +393,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rules_json_lists_the_running_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_in_progress_ends_on_the_set_it_began_with, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bundle_signature_covers_every_byte, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bundle_unpack_refuses_what_a_signer_should_never_send, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
