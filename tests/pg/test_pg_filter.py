@@ -158,6 +158,9 @@ def main():
         shutil.rmtree(top, ignore_errors=True)
 
 
+if not os.access(os.path.join(PGBIN, "initdb"), os.X_OK):
+    print(f"SKIP: no PostgreSQL in {PGBIN}")
+    sys.exit(77)
 if os.geteuid() != 0:
     print("SKIP: needs root for a private Postfix and PostgreSQL's user")
     sys.exit(77)
