@@ -41,6 +41,7 @@ import mxtest  # noqa: E402
 LOAD_CLIENTS = 3          # sessions sending in a loop
 MSGS_PER_SESSION = 5      # messages per session before QUIT
 SWAP_REPLY_TIMEOUT = 20   # seconds for a publish to answer
+SMTP_SOURCE_MSGS = 400    # sent by smtp-source beside the swaps (socket mode)
 
 
 class Sink(socketserver.ThreadingTCPServer):
@@ -392,8 +393,26 @@ def main():
     f = mxtest.Filter(binary, rules0, port, sink.server_address[1], threads=2,
                       extra=("--state-dir", state, "--pidfile", pidfile))
     try:
+        src = None
+        if shutil.which("smtp-source"):
+            # Postfix's load generator beside ours: each message once downstream
+            src = subprocess.Popen(["smtp-source", "-s", "2", "-m", str(SMTP_SOURCE_MSGS),
+                                    "-l", "2048", "-f", "a@example.org", "-t", "b@example.net",
+                                    f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE)
         bad = run_swaps("127.0.0.1", port, state, lambda: f.proc.pid, tmp, swaps, sink,
                         f.log)
+        if src is not None:
+            _, serr = src.communicate(timeout=120)
+            if src.returncode != 0:
+                bad.append(f"smtp-source: {serr.decode()[-300:]}")
+            with sink.lock:
+                theirs = [m for m in sink.got if not re.match(
+                    r"<(load|before|after|inflight|broken)-", m or "")]
+                n = sum(sink.got[m] for m in theirs)
+            if n != SMTP_SOURCE_MSGS or len(theirs) != n:
+                bad.append(f"smtp-source sent {SMTP_SOURCE_MSGS} messages, the downstream"
+                           f" got {n} ({len(theirs)} different)")
         f.stop()
         f.err.seek(0)
         err = f.err.read()
