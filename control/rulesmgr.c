@@ -13,10 +13,10 @@
  *	version. At most cfg->keep lines are kept, and the folders of
  *	versions no longer named in it are removed.
  *
- *	One mutex serialises publish, rollback, fetch and the JSON views:
- *	they come from the management thread, the SIGHUP path, the fetch
- *	thread and the store's LISTEN thread. Only the swap hook talks to
- *	the workers.
+ *	One mutex serialises publish, rollback and the JSON views: they come
+ *	from the management thread, the SIGHUP path, the fetch thread and
+ *	the store's follower thread (rulesmgr_store.c). A bundle download
+ *	happens outside it. Only the swap hook talks to the workers.
  *
  *	Requests through SIGHUP (rulesmgr_hup): until the management API
  *	carries them, `mxgate rules publish|rollback|fetch` writes one line

@@ -40,8 +40,7 @@
  *	(rules_put + rules_set_active, which NOTIFYs the other nodes).
  *
  *	rulesmgr_publish_version() publishes a version already kept under
- *	state_dir/rules/ (or, with a store, fetched from it): the path of a
- *	second node after NOTIFY. rulesmgr_rollback() publishes the version
+ *	state_dir/rules/ by its name. rulesmgr_rollback() publishes the version
  *	before the running one in the history and removes the running one
  *	from it, so repeated rollbacks walk back.
  *
@@ -63,10 +62,10 @@
  *	rulesmgr_attach_store() shares versions with the other gateways of
  *	one database from then on (rulesmgr_store.c): every publish here is
  *	stored and made active (NOTIFY mxgate_rules), and a version made
- *	active elsewhere is fetched and published here within seconds. The
- *	store must outlive the manager's use of it: close the store before
- *	rulesmgr_free(). A store given to rulesmgr_new() is attached the same
- *	way.
+ *	active elsewhere is fetched and published here within seconds (not
+ *	written back). rulesmgr_attach_store(rm, NULL) stops following: call
+ *	it before the store is closed. A store given to rulesmgr_new() is
+ *	attached the same way.
  *
  *	rulesmgr_version() is the running version (16 hex digits, as
  *	rules_version()); the string stays valid until the next publish.
