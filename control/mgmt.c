@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -39,6 +40,7 @@ struct mconn {
 	uint64_t last_ms;
 	uint64_t deadline_ms;		/* 0: between requests */
 	int keep_alive;
+	int continued;			/* 100 Continue sent for this request */
 	size_t in_off, in_len;
 	char in[MGMT_IN_MAX];
 	char *out;
@@ -177,6 +179,17 @@ static void parse_input(struct mgmt *m, struct mconn *c)
 	c->in_off += used;
 	if (c->in_off == c->in_len)
 		c->in_off = c->in_len = 0;
+	if (c->req.state == HTTP_BODY && !c->continued) {
+		const char *e = http_header(&c->req, "expect");
+		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+		/* curl waits a second for this before sending a body; a
+		 * write that would block is skipped: the client goes on anyway */
+		c->continued = 1;
+		if (e && strcasecmp(e, "100-continue") == 0
+		    && SSL_write(c->ssl, cont, sizeof(cont) - 1) <= 0)
+			ERR_clear_error();
+	}
 	if (c->req.state == HTTP_ERROR || c->req.state == HTTP_DONE)
 		c->deadline_ms = 0;
 	if (c->req.state == HTTP_ERROR) {
@@ -230,6 +243,7 @@ static int step(struct mgmt *m, struct mconn *c)
 				c->out = NULL;
 				c->out_len = c->out_off = 0;
 				c->state = MC_READ;
+				c->continued = 0;
 				http_request_init(&c->req);
 				continue;
 			}
