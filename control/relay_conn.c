@@ -451,7 +451,8 @@ static void reply_done(struct relay_conn *c)
 static int read_replies(struct relay_conn *c)
 {
 	for (;;) {
-		ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
+		size_t room = sizeof(c->in) - c->in_len;
+		ssize_t n = recv(c->fd, c->in + c->in_len, room, 0);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -505,6 +506,11 @@ static int read_replies(struct relay_conn *c)
 					return -1;
 			}
 		}
+		/* A short read emptied the socket: epoll is level-triggered and
+		 * reports what comes later, so another recv() would only say
+		 * EAGAIN (one wasted system call per reply batch). */
+		if ((size_t)n < room)
+			return 0;
 	}
 }
 
