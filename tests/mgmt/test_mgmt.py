@@ -281,6 +281,13 @@ def test_routes():
         for body in ("{", '{"dir": 5}', '{"dir": "relative/path"}', '["/x"]', '{"dir":"/x"} junk'):
             code, _, out = g.curl("POST", "/api/v1/rules/publish", body=body)
             expect(code == 400, f"publish {body!r}: {code} {out}")
+        # curl sends Expect: 100-continue with a body over 1 KB, then waits
+        # a second unless the server says 100 Continue
+        t0 = time.monotonic()
+        code, _, out = g.curl("POST", "/api/v1/rules/publish",
+                              body=json.dumps({"dir": "r" * 3000}))
+        expect(code == 400 and time.monotonic() - t0 < 0.9, f"big body: {code}, "
+               f"{time.monotonic() - t0:.2f} s")
         code, _, out = g.curl("POST", "/api/v1/rules/publish", body='{"dir": "/nonexistent"}')
         expect(code in (422, 503), f"publish of a missing dir: {code} {out}")
         for body in ('{"url": "http://127.0.0.1/b"}', '{"url": 3', '[1]'):
