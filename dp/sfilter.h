@@ -11,6 +11,8 @@
  *	int sfilter_reload(struct sfilter *sf, char *err, size_t errlen);
  *	int sfilter_thread_start(struct sfilter *sf);
  *	struct profiler *sfilter_profiler(struct sfilter *sf);
+ *	void sfilter_report(const struct sfilter *sf, FILE *fp);
+ *	void sfilter_set_report(struct sfilter *sf, FILE *fp);
  *	void sfilter_free(struct sfilter *sf);
  *
  *	Reader side (one reader per lcore or socket worker, never blocks):
@@ -139,6 +141,8 @@ int sfilter_ctl_fd(const struct sfilter *sf);
 int sfilter_reload(struct sfilter *sf, char *err, size_t errlen);
 int sfilter_thread_start(struct sfilter *sf);
 struct profiler *sfilter_profiler(struct sfilter *sf);
+void sfilter_report(const struct sfilter *sf, FILE *fp);
+void sfilter_set_report(struct sfilter *sf, FILE *fp);
 void sfilter_free(struct sfilter *sf);
 
 int sfilter_syn(struct sfilter_reader *r, uint32_t addr);

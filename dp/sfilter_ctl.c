@@ -610,6 +610,39 @@ int sfilter_thread_start(struct sfilter *sf)
 	return 0;
 }
 
+/* sfilter_set_report - where sfilter_free() prints the totals */
+void sfilter_set_report(struct sfilter *sf, FILE *fp)
+{
+	sf->report = fp;
+}
+
+/* sfilter_report - every reader's counters summed, one line */
+void sfilter_report(const struct sfilter *sf, FILE *fp)
+{
+	struct sfilter_counters t;
+	uint64_t *sum = (uint64_t *)&t;
+	size_t k, n = sizeof(t) / sizeof(uint64_t);
+
+	memset(&t, 0, sizeof(t));
+	for (unsigned i = 0; i < sf->nreaders; i++) {
+		const uint64_t *c = (const uint64_t *)sf->readers[i].ctr;
+
+		for (k = 0; k < n; k++)
+			sum[k] += c[k];
+	}
+	fprintf(fp, "sender filter: syn_dropped %llu syn_reset %llu refused_block %llu"
+		" refused_conns %llu refused_rate %llu refused_profiler %llu"
+		" refused_dnsbl %llu refused_pregreet %llu rcpt_unknown %llu allowed %llu"
+		" dnsbl_queries %llu held %llu events_lost %llu limits_full %llu\n",
+		(unsigned long long)t.syn_dropped, (unsigned long long)t.syn_reset,
+		(unsigned long long)t.refused_block, (unsigned long long)t.refused_conns,
+		(unsigned long long)t.refused_rate, (unsigned long long)t.refused_profiler,
+		(unsigned long long)t.refused_dnsbl, (unsigned long long)t.refused_pregreet,
+		(unsigned long long)t.rcpt_unknown, (unsigned long long)t.allowed,
+		(unsigned long long)t.dnsbl_queries, (unsigned long long)t.held,
+		(unsigned long long)t.events_lost, (unsigned long long)t.limits_full);
+}
+
 /* sfilter_free - after the readers stopped */
 void sfilter_free(struct sfilter *sf)
 {
@@ -622,6 +655,8 @@ void sfilter_free(struct sfilter *sf)
 	if (sf->gen && sf->addrs && sf->limits) {
 		sf->conf.reload_check_s = 0;
 		sfilter_ctl_poll(sf, 0);	/* the last refusals get logged */
+		if (sf->report)
+			sfilter_report(sf, sf->report);
 	}
 	retire_run(sf, true);
 	gen_free(sf, sf->gen);

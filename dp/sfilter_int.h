@@ -162,6 +162,7 @@ struct sfilter {
 	struct sfilter_reader *readers;
 	unsigned nreaders;
 	FILE *log;
+	FILE *report;			/* totals at sfilter_free(), NULL: none */
 	pthread_mutex_t log_lock;
 	struct dnsbl *dnsbl;
 	struct profiler *prof;

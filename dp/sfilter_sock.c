@@ -107,6 +107,7 @@ struct sfilter *sfilter_sock_start(const char *path, FILE *log)
 		fprintf(stderr, "mxgate-filter: sender filter %s refused: %s\n", path, err);
 		return NULL;
 	}
+	sfilter_set_report(sf, stderr);	/* totals when mxgate-filter stops */
 	if (sfilter_thread_start(sf) < 0) {
 		fprintf(stderr, "mxgate-filter: sender filter: start the control"
 			" thread: %s\n", strerror(errno));
