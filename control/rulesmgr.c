@@ -215,13 +215,14 @@ static int rm_keep_copy(struct rulesmgr *rm, const char *dir, const char *v,
 /* rm_history_save - rewrite state_dir/rules/history */
 static void rm_history_save(struct rulesmgr *rm)
 {
-	char    path[PATH_MAX], tmp[PATH_MAX + 8];
+	char    path[PATH_MAX], tmp[PATH_MAX + 32];
 	FILE   *f;
 
 	if (rm->state_dir == NULL)
 		return;
 	rm_path(rm, path, sizeof(path), "history", NULL);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	/* two daemons may share a state_dir (tests): one temporary each */
+	snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)getpid());
 	if ((f = fopen(tmp, "w")) == NULL) {
 		rm_log(rm, "cannot write %s: %s", tmp, strerror(errno));
 		return;
@@ -504,7 +505,7 @@ static void *rm_fetcher(void *arg)
 /* rulesmgr_hup - SIGHUP: the pending request, or re-read rules_dir */
 int rulesmgr_hup(struct rulesmgr *rm)
 {
-	char    req[PATH_MAX], rep[PATH_MAX], tmp[PATH_MAX + 8];
+	char    req[PATH_MAX], rep[PATH_MAX], tmp[PATH_MAX + 32];
 	char    line[RULESMGR_LINE_MAX], why[1024], v[RULESMGR_VERSION_MAX];
 	struct rules_error err;
 	FILE   *f = NULL;
@@ -543,7 +544,7 @@ int rulesmgr_hup(struct rulesmgr *rm)
 		rc = -1;
 	}
 	rm_path(rm, rep, sizeof(rep), "reply", NULL);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", rep);
+	snprintf(tmp, sizeof(tmp), "%s.tmp%ld", rep, (long)getpid());
 	if ((f = fopen(tmp, "w")) != NULL) {
 		if (rc == 0)
 			fprintf(f, "ok %s\n", rulesmgr_version(rm));
