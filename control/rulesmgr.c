@@ -691,11 +691,14 @@ struct rulesmgr *rulesmgr_new(const struct rulesmgr_config *cfg,
 	}
 	if (rm->state_dir != NULL) {
 		rm_path(rm, dir, sizeof(dir), NULL, NULL);
-		if ((mkdir(rm->state_dir, 0700) < 0 && errno != EEXIST)
+		/* like the control plane: reported, not fatal; the daemon
+		 * runs, without kept versions (no rollback, no requests) */
+		if ((mkdir(rm->state_dir, 0755) < 0 && errno != EEXIST)
 		    || (mkdir(dir, 0700) < 0 && errno != EEXIST)) {
-			snprintf(err, errlen, "rules manager: create %s: %s", dir,
-				 strerror(errno));
-			goto fail;
+			rm_log(rm, "cannot create %s: %s; versions are not kept",
+			       dir, strerror(errno));
+			free(rm->state_dir);
+			rm->state_dir = NULL;
 		}
 	}
 	rm_history_load(rm);
