@@ -39,7 +39,7 @@ struct rules_swap {
 	char   *pidfile;
 	pthread_t ctl;
 	int     ctl_on;
-	volatile int ctl_stop;
+	int     ctl_stop;			/* atomic */
 };
 
 static volatile sig_atomic_t rules_swap_hup;
@@ -48,11 +48,14 @@ static struct sigaction rules_swap_prev_hup;
 /* rules_swap_on_hup - only a flag; the handler that was there runs too */
 static void rules_swap_on_hup(int sig)
 {
-	rules_swap_hup = 1;
+	int     saved = errno;
+
+	__atomic_store_n(&rules_swap_hup, 1, __ATOMIC_RELEASE);
 	if (rules_swap_prev_hup.sa_handler != SIG_DFL
 	    && rules_swap_prev_hup.sa_handler != SIG_IGN
 	    && rules_swap_prev_hup.sa_handler != NULL)
 		rules_swap_prev_hup.sa_handler(sig);
+	errno = saved;
 }
 
 /* mono_ms - for the swap's times */
@@ -180,11 +183,9 @@ static void *rules_swap_ctl(void *arg)
 {
 	struct rules_swap *sw = arg;
 
-	while (!sw->ctl_stop) {
-		if (rules_swap_hup) {
-			rules_swap_hup = 0;
+	while (!__atomic_load_n(&sw->ctl_stop, __ATOMIC_ACQUIRE)) {
+		if (__atomic_exchange_n(&rules_swap_hup, 0, __ATOMIC_ACQ_REL))
 			(void) rulesmgr_hup(sw->rm);
-		}
 		usleep(RULES_SWAP_HUP_POLL_US);
 	}
 	return NULL;
@@ -295,7 +296,7 @@ void rules_swap_stop(struct rules_swap *sw)
 	if (sw == NULL)
 		return;
 	if (sw->ctl_on) {
-		sw->ctl_stop = 1;
+		__atomic_store_n(&sw->ctl_stop, 1, __ATOMIC_RELEASE);
 		pthread_join(sw->ctl, NULL);
 	}
 	rulesmgr_free(sw->rm);

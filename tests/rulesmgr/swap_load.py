@@ -111,13 +111,18 @@ class SinkHandler(socketserver.StreamRequestHandler):
 
 def sanitizer_trouble(err):
     """Sanitizer reports in a daemon's stderr that concern rule publishing:
-    any memory error or undefined behaviour, and leaks allocated under the
-    rules manager, the swap or the engine (others belong to other tests)."""
+    any memory error or undefined behaviour, and leaks and data races whose
+    stacks go through the rules manager, the swap or the engine (others
+    belong to other tests)."""
     if "ERROR: AddressSanitizer" in err or "runtime error:" in err:
         return True
     for block in err.split("leak of ")[1:]:
         stack = block.split("\n\n")[0]
         if re.search(r"rules|bundle|engine_|scan_worker|rulesmgr", stack):
+            return True
+    for block in err.split("WARNING: ThreadSanitizer")[1:]:
+        report = block.split("SUMMARY: ThreadSanitizer")[0]
+        if re.search(r"rules_|bundle|engine_|scan_worker|rulesmgr|rms_", report):
             return True
     return False
 
