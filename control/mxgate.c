@@ -465,7 +465,12 @@ static int rules_api(int argc, char **argv)
 		fprintf(stderr, "mxgate rules %s: %s\n", what, err);
 		return EXIT_ERROR;
 	}
-	printf("%s\n", r.body ? r.body : "");
+	if (r.body != NULL && r.len > 0) {
+		/* errors to stderr, like the SIGHUP path; one newline at the end */
+		fputs(r.body, r.status / 100 == 2 ? stdout : stderr);
+		if (r.body[r.len - 1] != '\n')
+			fputc('\n', r.status / 100 == 2 ? stdout : stderr);
+	}
 	rc = r.status / 100 == 2 ? EXIT_CLEAN : EXIT_FLAGGED;
 	mgmt_response_free(&r);
 	return rc;
