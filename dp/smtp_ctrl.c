@@ -205,8 +205,8 @@ static void smtp_config_from(struct smtpctl *ctl, const struct dpconf *cf)
 	c->delivery.hostname = ctl->hostname;
 }
 
-/* open_store - the PostgreSQL store for delivery (db = off: none). It
- * lives here until control/ctlplane.c takes it over (see pgstore.h). */
+/* open_store - the PostgreSQL store for delivery (db = off: none),
+ * before delivery exists; the control plane uses it too (smtpctl_store) */
 static int open_store(struct smtpctl *ctl, const struct dpconf *cf)
 {
 	struct pgstore_config pc;
