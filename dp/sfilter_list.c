@@ -178,63 +178,113 @@ void sflist_free(struct sflist *l)
 
 /* ---- the sorted-prefix table (no DPDK) ---- */
 
+/*
+ * Prefixes nest or are disjoint, so the address space cuts into runs of
+ * one value: starts[i] begins a run of values[i] that lasts until
+ * starts[i + 1]. A lookup is one binary search over the run starts,
+ * whatever the mix of prefix lengths.
+ */
 struct sorted_table {
-	struct sfilter_prefix *p;	/* sorted by length, then network */
-	size_t start[SFLIST_LENGTHS];	/* first index of each length */
-	size_t count[SFLIST_LENGTHS];
-	uint8_t lens[SFLIST_LENGTHS];	/* lengths present, longest first */
-	unsigned nlens;
+	uint32_t *starts;
+	uint8_t *values;
+	size_t n;
 };
 
-/* sorted_build - copy the merged (sorted, unique) prefixes */
+struct open_prefix {
+	uint64_t end;		/* last address + 1 */
+	uint8_t value;
+};
+
+/* by_start - address order; the shorter (enclosing) prefix first */
+static int by_start(const void *a, const void *b)
+{
+	const struct sfilter_prefix *x = a, *y = b;
+
+	if (x->net != y->net)
+		return x->net < y->net ? -1 : 1;
+	return (int)x->len - (int)y->len;
+}
+
+/* run_emit - value from pos on; merges with the previous run */
+static void run_emit(struct sorted_table *t, uint64_t pos, uint8_t value)
+{
+	if (pos > UINT32_MAX)
+		return;
+	if (t->n && t->starts[t->n - 1] == (uint32_t)pos) {
+		t->values[t->n - 1] = value;
+		if (t->n > 1 && t->values[t->n - 2] == value)
+			t->n--;
+		return;
+	}
+	if (t->n && t->values[t->n - 1] == value)
+		return;
+	t->starts[t->n] = (uint32_t)pos;
+	t->values[t->n] = value;
+	t->n++;
+}
+
+/* sorted_build - the runs of the merged (unique) prefixes */
 static void *sorted_build(const struct sfilter_prefix *p, size_t n, char *err,
 			  size_t errlen)
 {
 	struct sorted_table *t = calloc(1, sizeof(*t));
+	struct sfilter_prefix *q = NULL;
+	struct open_prefix stack[SFLIST_LENGTHS + 1];
+	unsigned depth = 0;
 	size_t i;
-	int len;
 
-	if (t == NULL || (n && (t->p = malloc(n * sizeof(*p))) == NULL)) {
+	/* each prefix opens one run and closes at most one: 2n + 1 */
+	if (t == NULL || (t->starts = malloc((2 * n + 1) * sizeof(uint32_t))) == NULL
+	    || (t->values = malloc(2 * n + 1)) == NULL
+	    || (n && (q = malloc(n * sizeof(*q))) == NULL)) {
 		snprintf(err, errlen, "prefix table of %zu entries: out of memory", n);
+		if (t) {
+			free(t->starts);
+			free(t->values);
+		}
 		free(t);
 		return NULL;
 	}
 	if (n)
-		memcpy(t->p, p, n * sizeof(*p));
-	for (i = 0; i < n; i++) {
-		if (t->count[p[i].len]++ == 0)
-			t->start[p[i].len] = i;
+		memcpy(q, p, n * sizeof(*q));
+	qsort(q, n, sizeof(*q), by_start);
+	run_emit(t, 0, SFILTER_LIST_NONE);
+	for (i = 0; i <= n; i++) {
+		uint64_t start = i < n ? q[i].net : (uint64_t)UINT32_MAX + 1;
+
+		/* close the prefixes that end before this one starts */
+		while (depth && stack[depth - 1].end <= start) {
+			uint64_t end = stack[--depth].end;
+
+			run_emit(t, end, depth ? stack[depth - 1].value : SFILTER_LIST_NONE);
+		}
+		if (i == n)
+			break;
+		stack[depth].end = (uint64_t)q[i].net + ((uint64_t)1 << (32 - q[i].len));
+		stack[depth].value = q[i].value;
+		depth++;	/* nested at most 33 deep: /0 ... /32 */
+		run_emit(t, q[i].net, q[i].value);
 	}
-	for (len = 32; len >= 0; len--)
-		if (t->count[len])
-			t->lens[t->nlens++] = (uint8_t)len;
+	free(q);
 	return t;
 }
 
-/* sorted_lookup - longest matching prefix's value */
+/* sorted_lookup - the value of the run holding addr */
 static int sorted_lookup(const void *table, uint32_t addr)
 {
 	const struct sorted_table *t = table;
-	unsigned k;
+	size_t lo = 0, hi = t->n;
 
-	for (k = 0; k < t->nlens; k++) {
-		unsigned len = t->lens[k];
-		uint32_t key = addr & prefix_mask(len);
-		const struct sfilter_prefix *base = t->p + t->start[len];
-		size_t lo = 0, hi = t->count[len];
+	/* the last start <= addr; starts[0] is 0, so there is one */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
 
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (base[mid].net == key)
-				return base[mid].value;
-			if (base[mid].net < key)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
+		if (t->starts[mid] <= addr)
+			lo = mid;
+		else
+			hi = mid;
 	}
-	return SFILTER_LIST_NONE;
+	return t->values[lo];
 }
 
 /* sorted_destroy - free a table */
@@ -244,7 +294,8 @@ static void sorted_destroy(void *table)
 
 	if (t == NULL)
 		return;
-	free(t->p);
+	free(t->starts);
+	free(t->values);
 	free(t);
 }
 

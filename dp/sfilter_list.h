@@ -18,9 +18,9 @@
  *	Between different prefixes the longest match wins (an allowed /32
  *	inside a blocked /16 is allowed, and the other way round).
  *
- *	sfilter_sorted_ops is the table used without DPDK: one sorted array
- *	per prefix length, looked up longest length first by binary search
- *	(at most 33 searches, only over lengths present).
+ *	sfilter_sorted_ops is the table used without DPDK: the prefixes cut
+ *	the address space into runs of one value (at most 2n + 1 of them),
+ *	and a lookup is one binary search over the runs' starts.
  *
  * DIAGNOSTICS
  *	sflist_parse_file() returns -1 with "file:line: reason" in err.

@@ -107,6 +107,64 @@ static void test_sorted_table_longest_prefix_wins_and_allow_wins_ties(void **sta
 	sflist_free(&all);
 }
 
+/* naive_lookup - longest matching prefix by brute force; ties: allow */
+static int naive_lookup(const struct sflist *l, uint32_t addr)
+{
+	int best_len = -1, v = SFILTER_LIST_NONE;
+
+	for (size_t i = 0; i < l->n; i++) {
+		uint32_t m = l->p[i].len ? UINT32_MAX << (32 - l->p[i].len) : 0;
+
+		if ((addr & m) != l->p[i].net)
+			continue;
+		if (l->p[i].len > best_len
+		    || (l->p[i].len == best_len && l->p[i].value == SFILTER_LIST_ALLOW)) {
+			best_len = l->p[i].len;
+			v = l->p[i].value;
+		}
+	}
+	return v;
+}
+
+static void test_sorted_table_agrees_with_brute_force_on_random_lists(void **state)
+{
+	struct sflist allow = { 0 }, block = { 0 }, all;
+	uint64_t x = 88172645463325252ULL;
+	char err[128];
+	void *t;
+
+	for (int i = 0; i < 3000; i++) {
+		unsigned len;
+		uint32_t net;
+
+		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+		len = (unsigned)(x % 33);
+		/* a small space so that prefixes nest and collide often */
+		net = (uint32_t)(x >> 32) & 0xc0a8ffffu;
+		net &= len ? UINT32_MAX << (32 - len) : 0;
+		sflist_add(x & 64 ? &allow : &block, net, (uint8_t)len,
+			   x & 64 ? SFILTER_LIST_ALLOW : SFILTER_LIST_BLOCK);
+	}
+	assert_int_equal(sflist_merge(&allow, &block, &all), 0);
+	t = sfilter_sorted_ops.build(all.p, all.n, err, sizeof(err));
+	assert_non_null(t);
+	for (int i = 0; i < 20000; i++) {
+		uint32_t a;
+
+		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+		a = (uint32_t)(x >> 32) & (i & 1 ? 0xc0a8ffffu : UINT32_MAX);
+		if (sfilter_sorted_ops.lookup(t, a) != naive_lookup(&all, a))
+			fail_msg("address %08x: table %d, brute force %d", a,
+				 sfilter_sorted_ops.lookup(t, a), naive_lookup(&all, a));
+	}
+	assert_int_equal(sfilter_sorted_ops.lookup(t, 0), naive_lookup(&all, 0));
+	assert_int_equal(sfilter_sorted_ops.lookup(t, UINT32_MAX), naive_lookup(&all, UINT32_MAX));
+	sfilter_sorted_ops.destroy(t);
+	sflist_free(&allow);
+	sflist_free(&block);
+	sflist_free(&all);
+}
+
 static void test_dns_reverse_name_and_query_layout(void **state)
 {
 	char name[DNS_NAME_MAX + 1];
@@ -328,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_list_line_refuses_host_bits_and_junk),
 		cmocka_unit_test(test_list_file_error_names_file_and_line),
 		cmocka_unit_test(test_sorted_table_longest_prefix_wins_and_allow_wins_ties),
+		cmocka_unit_test(test_sorted_table_agrees_with_brute_force_on_random_lists),
 		cmocka_unit_test(test_dns_reverse_name_and_query_layout),
 		cmocka_unit_test(test_dns_answer_parse_reads_a_records_and_smallest_ttl),
 		cmocka_unit_test(test_dns_answer_parse_refuses_truncation_and_pointer_loops),
