@@ -81,16 +81,6 @@ static uint64_t wall_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* running_version - the running rule set version */
-static const char *running_version(struct ctlplane *cp)
-{
-#ifdef MX_HAVE_RULESMGR
-	if (cp->rules && rulesmgr_version(cp->rules))
-		return rulesmgr_version(cp->rules);
-#endif
-	return cp->rules_version;
-}
-
 /* write_store_state - the "db" object of status */
 static void write_store_state(struct ctlplane *cp, FILE *fp)
 {
@@ -129,7 +119,7 @@ static int get_status(struct ctlplane *cp, struct mgmt_reply *out)
 	fprintf(fp, ",\"uptime_s\":%llu,\"started_ms\":%llu,\"workers\":%u,\"rules_version\":",
 		(unsigned long long)((wall_ms() - cp->start_ms) / 1000),
 		(unsigned long long)cp->start_ms, cp->cfg.workers);
-	mgmt_json_str(fp, running_version(cp));
+	mgmt_json_str(fp, ctlplane_rules_version(cp));
 	fprintf(fp, ",\"rules_manager\":%s,\"downstream\":", cp->rules ? "true" : "false");
 	if (cp->hooks.relay_state) {
 		memset(&rs, 0, sizeof(rs));

@@ -142,6 +142,9 @@ int mgmt_metrics(struct ctlplane *cp, struct mgmt_reply *out)
 	      "# TYPE mxgate_info gauge\n", fp);
 	fprintf(fp, "mxgate_info{daemon=\"%s\",version=\"%s\"} 1\n",
 		cp->cfg.daemon, cp->cfg.version);
+	fputs("# HELP mxgate_rules_info The running rule set version.\n"
+	      "# TYPE mxgate_rules_info gauge\n", fp);
+	fprintf(fp, "mxgate_rules_info{version=\"%s\"} 1\n", ctlplane_rules_version(cp));
 	fputs("# HELP mxgate_uptime_seconds Seconds since the daemon started.\n"
 	      "# TYPE mxgate_uptime_seconds gauge\n", fp);
 	fprintf(fp, "mxgate_uptime_seconds %llu\n",

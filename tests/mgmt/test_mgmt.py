@@ -486,6 +486,9 @@ def test_metrics():
             expect(s[(h + "_sum", frozenset())] >= 0, f"{h}_sum")
         expect(s[("mxgate_db_up", frozenset())] == 0, "db_up without a store")
         expect(s[("mxgate_downstream_up", frozenset())] == 1, "downstream_up")
+        st = g.json("GET", "/api/v1/status")
+        expect(s.get(("mxgate_rules_info", frozenset({("version", st["rules_version"])}))) == 1,
+               "mxgate_rules_info")
     finally:
         g.destroy()
 
