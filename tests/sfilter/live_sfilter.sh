@@ -4,6 +4,8 @@
 # the block list at SYN (RST), an allowlist inside it, the concurrent
 # connection limit (421) and a DNSBL listing (550 at MAIL) answered by a
 # stdlib DNS server in mxgate-dp's namespace; then the sfilter_* counters.
+# A second run drops blocked SYNs silently and holds the greeting for the
+# pregreet test (a client that talks first is refused).
 DP_BIN=$1
 . "$(dirname "$0")/../dp/lib.sh"
 dp_require
@@ -53,5 +55,25 @@ for c in sfilter_syn_reset sfilter_allowed sfilter_refused_conns sfilter_refused
 done
 grep -q '"reason":"blocklist"' "$WORK/messages.log" || fail "no blocklist line in the log"
 grep -q '"reason":"dnsbl"' "$WORK/messages.log" || fail "no dnsbl line in the log"
+dp_stop
+in_c ip neigh flush dev "$IF_C"
+
+# second run: silent drop at SYN, and the pregreet test on the lcores
+cat > "$WORK/sfilter2.conf" <<CONF
+block_list = $WORK/block
+allow_list = $WORK/allow
+block_action = drop
+pregreet_delay_ms = 300
+CONF
+dp_start 1 --max-conns 256 --smtp-sessions 64 --msg-chunks 256 \
+    --relay 127.0.0.1:$SINK_PORT --rules "$ROOT/rules/default" --quarantine "$WORK/q" \
+    --log "$WORK/messages.log" --sender-filter "$WORK/sfilter2.conf" || fail "start mxgate-dp (2)"
+timeout 60 ip netns exec "$NS_C" $PY "$SF/live_client2.py" $SERVER_IP || fail "clients (2)"
+for c in sfilter_syn_dropped sfilter_refused_pregreet sfilter_held; do
+    v=$(dp_stat $c)
+    echo "$c $v"
+    [ "${v:-0}" -ge 1 ] || fail "counter $c is ${v:-missing}"
+done
+grep -q '"reason":"pregreet"' "$WORK/messages.log" || fail "no pregreet line in the log"
 dp_stop
 echo "ok: sender filter on the data plane"
