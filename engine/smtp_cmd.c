@@ -127,9 +127,11 @@ static void proceed_ehlo(struct smtp_session *s, char *args, uint64_t now_ms)
 	helo_common(s, args, true);
 	smtp_out_printf(s, "250-%s\r\n250-PIPELINING\r\n250-SIZE %" PRIu64
 			"\r\n250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n"
-			"250-SMTPUTF8\r\n250-DSN\r\n%s250 CHUNKING\r\n",
+			"250-SMTPUTF8\r\n250-DSN\r\n%s%s250 CHUNKING\r\n",
 			s->cfg->hostname, s->cfg->msg_size_max,
-			s->tls_offer && !s->tls_active ? "250-STARTTLS\r\n" : "");
+			s->tls_offer && !s->tls_active ? "250-STARTTLS\r\n" : "",
+			s->xf_allow ? "250-XFORWARD NAME ADDR PORT PROTO HELO"
+			" IDENT SOURCE\r\n" : "");
 }
 
 /* check_mail - MAIL after HELO, not inside a transaction */
@@ -234,12 +236,12 @@ static void proceed_mail(struct smtp_session *s, char *args, uint64_t now_ms)
 		return;
 	}
 	if (mail_params(s, rest, &envid) < 0) {
-		smtp_txn_reset(s);
+		smtp_txn_undo_mail(s);
 		return;
 	}
 	rc = smtp_addr_check(addr, s->txn.smtputf8, false);
 	if (rc != SMTP_ADDR_OK) {
-		smtp_txn_reset(s);
+		smtp_txn_undo_mail(s);
 		if (rc == SMTP_ADDR_NEEDS_UTF8)
 			smtp_reply_error(s, 553, "5.6.7", "Error: non-ASCII "
 					 "address needs SMTPUTF8");
@@ -249,7 +251,7 @@ static void proceed_mail(struct smtp_session *s, char *args, uint64_t now_ms)
 		return;
 	}
 	if (s->txn.size_declared > s->cfg->msg_size_max) {
-		smtp_txn_reset(s);
+		smtp_txn_undo_mail(s);
 		smtp_reply_error(s, 552, "5.3.4",
 				 "Error: message size exceeds fixed limit");
 		return;
@@ -260,7 +262,7 @@ static void proceed_mail(struct smtp_session *s, char *args, uint64_t now_ms)
 	memset(&r, 0, sizeof(r));
 	if (s->ops->mail_check
 	    && s->ops->mail_check(s->ctx, &s->txn, &r) < 0) {
-		smtp_txn_reset(s);
+		smtp_txn_undo_mail(s);
 		hook_refusal(s, &r);
 		return;
 	}
@@ -545,6 +547,22 @@ static void proceed_starttls(struct smtp_session *s, char *args,
 	s->deadline_ms = now_ms + s->cfg->timeout_tls_ms;
 }
 
+/* check_xforward - outside a transaction, with arguments, allowed */
+
+static int check_xforward(struct smtp_session *s, const struct smtp_cmd *c,
+			  char *args)
+{
+	return smtp_xforward_check(s, args);
+}
+
+/* proceed_xforward - take the attributes (smtp_xforward.c) */
+
+static void proceed_xforward(struct smtp_session *s, char *args,
+			     uint64_t now_ms)
+{
+	smtp_xforward_proceed(s, args);
+}
+
 /* proceed_rset - drop the transaction */
 
 static void proceed_rset(struct smtp_session *s, char *args, uint64_t now_ms)
@@ -605,6 +623,7 @@ static const struct smtp_cmd smtp_cmds[] = {
 	{ "EXPN", check_any, proceed_expn, false, true },
 	{ "HELP", check_any, proceed_help, false, true },
 	{ "STARTTLS", check_starttls, proceed_starttls, false, false },
+	{ "XFORWARD", check_xforward, proceed_xforward, true, false },
 	{ NULL, NULL, NULL, false, false },
 };
 

@@ -4,6 +4,7 @@
  *	smtp_session.c: replies, output buffer, timers, transaction reset
  *	smtp_cmd.c:	the command table, MAIL/RCPT/BDAT handling
  *	smtp_addr.c:	path and ESMTP parameter syntax
+ *	smtp_xforward.c: the XFORWARD command and its attributes
  *	smtp_data.c:	DATA and BDAT content: dot-unstuffing, line ends,
  *			limits, streaming to ops->msg_data
  *
@@ -28,6 +29,7 @@ void smtp_out_printf(struct smtp_session *s, const char *fmt, ...)
 void smtp_close(struct smtp_session *s, enum smtp_end why);
 void smtp_msg_abort(struct smtp_session *s);
 void smtp_txn_reset(struct smtp_session *s);
+void smtp_txn_undo_mail(struct smtp_session *s);
 void smtp_cmd_deadline(struct smtp_session *s, uint64_t now_ms);
 void smtp_text_clean(char *dst, size_t size, const char *src);
 
@@ -50,6 +52,12 @@ bool smtp_orcpt_valid(const char *v, bool utf8);
 /* smtp_cmd.c */
 void smtp_cmd_line(struct smtp_session *s, size_t wire_len, uint64_t now_ms);
 void smtp_sequence_error(struct smtp_session *s, int seq);
+
+/* smtp_xforward.c */
+int smtp_xforward_check(struct smtp_session *s, char *args);
+void smtp_xforward_proceed(struct smtp_session *s, char *args);
+void smtp_xforward_reset(struct smtp_session *s);
+void smtp_xforward_apply(struct smtp_session *s);
 
 /* smtp_data.c */
 void smtp_data_start(struct smtp_session *s, bool fresh, uint64_t now_ms);

@@ -191,30 +191,44 @@ void smtp_close(struct smtp_session *s, enum smtp_end why)
 	s->end_why = why;
 }
 
-/* smtp_txn_reset - forget the transaction; keep HELO and the counters */
+/* txn_reset - forget the transaction, and with it XFORWARD unless kept */
 
-void smtp_txn_reset(struct smtp_session *s)
+static void txn_reset(struct smtp_session *s, bool keep_xforward)
 {
 	smtp_msg_abort(s);
+	if (!keep_xforward)
+		smtp_xforward_reset(s);
 	s->mail_from[0] = 0;
 	s->envid[0] = 0;
 	s->env_used = 0;
 	s->rcpt_refused = 0;
 	s->fail = SMTP_FAIL_NONE;
 	memset(&s->txn, 0, sizeof(s->txn));
-	s->txn.env.client_addr = s->env_client;
-	s->txn.env.client_name = "";
-	s->txn.env.helo = s->helo;
 	s->txn.env.mail_from = s->mail_from;
 	s->txn.env.rcpt = s->rcpt_ptr;
 	s->txn.rcpts = s->rcpt;
 	s->txn.envid = s->envid;
-	s->txn.client_port = s->client_port;
 	s->txn.esmtp = s->esmtp;
 	s->txn.tls_version = s->tls_version;
 	s->txn.tls_cipher = s->tls_cipher;
+	smtp_xforward_apply(s);	/* the client: the connection's or forwarded */
 	if (s->state != SMTP_S_CLOSING && s->state != SMTP_S_CLOSED)
 		s->state = s->helo[0] ? SMTP_S_HELO : SMTP_S_INIT;
+}
+
+/* smtp_txn_reset - forget the transaction; keep HELO and the counters */
+
+void smtp_txn_reset(struct smtp_session *s)
+{
+	txn_reset(s, false);
+}
+
+/* smtp_txn_undo_mail - a refused MAIL: no transaction began, so the
+ * XFORWARD attributes given for it still hold (Postfix's smtpd) */
+
+void smtp_txn_undo_mail(struct smtp_session *s)
+{
+	txn_reset(s, true);
 }
 
 /* smtp_cmd_deadline - a new command must be complete by now + timeout */
@@ -523,6 +537,13 @@ void smtp_session_tls_done(struct smtp_session *s, const char *version,
 	s->state = SMTP_S_INIT;
 	smtp_txn_reset(s);
 	smtp_cmd_deadline(s, now_ms);
+}
+
+/* smtp_session_xforward_policy - whether this client may send XFORWARD */
+
+void smtp_session_xforward_policy(struct smtp_session *s, bool allow)
+{
+	s->xf_allow = allow;
 }
 
 /* smtp_session_fini - the connection is gone: abort, report once */

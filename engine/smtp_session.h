@@ -27,6 +27,8 @@
  *	void smtp_session_tls_done(struct smtp_session *s, const char *version,
  *			const char *cipher, uint64_t now_ms);
  *
+ *	void smtp_session_xforward_policy(struct smtp_session *s, bool allow);
+ *
  * DESCRIPTION
  *	One struct smtp_session per client connection: bytes in, replies and
  *	events out. No sockets, no threads, no blocking, no allocation: the
@@ -110,6 +112,25 @@
  *	as after the greeting (a new EHLO is required, STARTTLS is no longer
  *	advertised, a second STARTTLS gets 503), and every transaction
  *	carries the negotiated version and cipher (struct smtp_txn).
+ *
+ * XFORWARD (Postfix XFORWARD_README)
+ *	Off by default: accepting it lets the client name any address as the
+ *	client, so the transport turns it on with
+ *	smtp_session_xforward_policy() only for trusted peers (the front
+ *	Postfix of the content-filter topology). Then EHLO advertises
+ *	"XFORWARD NAME ADDR PORT PROTO HELO IDENT SOURCE" and
+ *	"XFORWARD attr=value ..." (names case-insensitive, values xtext,
+ *	[UNAVAILABLE] or [TEMPUNAVAIL] for unknown, ADDR an IPv4 address or
+ *	"IPv6:" and an IPv6 address) is taken outside a transaction:
+ *	250 2.0.0. Inside one 503 5.5.1; without arguments, with an unknown
+ *	attribute, bad xtext or a bad value 501 5.5.4 and nothing changes;
+ *	when not allowed 550 5.7.0. From the first XFORWARD on, the
+ *	transaction's client address, name, port, HELO, protocol, ident and
+ *	source are the forwarded ones (unknown, "" or 0, where not given),
+ *	for the upper layer's checks, scan, log and relay. As in Postfix's
+ *	smtpd they last until the end of the mail transaction: the message
+ *	result, RSET, HELO/EHLO and STARTTLS forget them; a refused MAIL
+ *	does not (the transaction never started). smtp_xforward.c.
  *
  * PROTOCOL
  *	RFC 5321 commands HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY (252)
@@ -201,6 +222,10 @@
 #define SMTP_ORCPT_MAX		500	/* DSN ORCPT, RFC 3461 4.2 */
 #define SMTP_REPLY_TEXT_MAX	256	/* upper-layer reply text */
 #define SMTP_TLS_NAME_MAX	64	/* TLS version or cipher name */
+#define SMTP_XF_VALUE_MAX	255	/* XFORWARD value, as sent and decoded
+					 * (XFORWARD_README) */
+#define SMTP_XF_PROTO_MAX	64	/* XFORWARD PROTO (Postfix smtpd) */
+#define SMTP_XF_ADDR_MAX	46	/* bare address, INET6_ADDRSTRLEN */
 
 /* RFC and house defaults, used by smtp_config_defaults(). */
 #define SMTP_DEF_CMD_LINE_MAX	512		/* RFC 5321 4.5.3.1.4 */
@@ -286,6 +311,22 @@ struct smtp_txn {
 	uint64_t size;		/* content octets passed up so far */
 	const char *tls_version;	/* "TLSv1.3", "" without TLS */
 	const char *tls_cipher;		/* "TLS_AES_256_GCM_SHA384", "" */
+	bool xforward;		/* client attributes came by XFORWARD */
+	const char *proto;	/* XFORWARD PROTO, "" if none */
+	const char *ident;	/* XFORWARD IDENT (up-stream queue id), "" */
+	const char *source;	/* XFORWARD SOURCE: "LOCAL", "REMOTE", "" */
+};
+
+/* Client attributes given by XFORWARD; "" or 0 when unknown. */
+struct smtp_xforward {
+	bool seen;		/* an XFORWARD since the last reset */
+	uint16_t port;
+	char addr[SMTP_XF_ADDR_MAX];
+	char name[SMTP_XF_VALUE_MAX + 1];
+	char helo[SMTP_XF_VALUE_MAX + 1];
+	char proto[SMTP_XF_PROTO_MAX + 1];
+	char ident[SMTP_XF_VALUE_MAX + 1];
+	char source[8];
 };
 
 struct smtp_reply {
@@ -341,6 +382,7 @@ struct smtp_session {
 	bool tls_offer;		/* STARTTLS advertised and accepted */
 	bool tls_require;	/* MAIL needs TLS first (530 5.7.0) */
 	bool tls_active;	/* handshake done */
+	bool xf_allow;		/* XFORWARD advertised and accepted */
 	uint64_t tls_discarded;	/* plaintext octets after STARTTLS */
 	char tls_version[SMTP_TLS_NAME_MAX];
 	char tls_cipher[SMTP_TLS_NAME_MAX];
@@ -376,6 +418,7 @@ struct smtp_session {
 	char helo[SMTP_HELO_MAX + 1];
 	char mail_from[SMTP_PATH_MAX + 1];
 	char envid[SMTP_ENVID_MAX + 1];
+	struct smtp_xforward xf;
 	const char *rcpt_ptr[SMTP_RCPT_CAP];
 	struct smtp_rcpt rcpt[SMTP_RCPT_CAP];
 	size_t env_used;
@@ -409,5 +452,6 @@ void smtp_session_tls_policy(struct smtp_session *s, bool offer, bool require);
 bool smtp_session_tls_wanted(const struct smtp_session *s);
 void smtp_session_tls_done(struct smtp_session *s, const char *version,
 			   const char *cipher, uint64_t now_ms);
+void smtp_session_xforward_policy(struct smtp_session *s, bool allow);
 
 #endif

@@ -9,13 +9,15 @@
  *	or normalised, small or default limits), whether results are given
  *	at once or later, and seed the generator that cuts the rest into
  *	input calls, advances the virtual clock and drains the output by
- *	random amounts. The rest is what the client sends. A "flaky" upper
+ *	random amounts; one bit allows XFORWARD, as for a trusted peer. The rest is what the client sends. A "flaky" upper
  *	layer refuses some senders and recipients (with codes the session
  *	must sanitise) and fails some msg_begin and msg_data calls.
  *
  *	An upper layer checks the session's promises and aborts on a broken
  *	one: content passed up has no bare CR, bare LF or (when refused) NUL,
- *	and never exceeds the size limit; every message begun is ended or
+ *	and never exceeds the size limit; the client attributes a message
+ *	begins with (forwarded or not) are printable, without the characters
+ *	XFORWARD must neuter; every message begun is ended or
  *	aborted, never both, never twice; a result is only accepted while a
  *	message waits; session_end comes exactly once.
  */
@@ -80,6 +82,15 @@ static int fz_rcpt_check(void *ctx, const struct smtp_txn *t,
 	return -1;
 }
 
+/* check_attr - a client attribute fit for a header or a log line */
+
+static void check_attr(const char *v, const char *what)
+{
+	check(v != NULL, what);
+	for (; *v; v++)
+		check(*v > ' ' && *v < 0x7f && !strchr("<>()\\\";@", *v), what);
+}
+
 /* fz_begin - no message may be open already */
 
 static int fz_begin(void *ctx, const struct smtp_txn *t)
@@ -88,6 +99,12 @@ static int fz_begin(void *ctx, const struct smtp_txn *t)
 
 	check(!u->open && !u->waiting, "msg_begin while a message is open");
 	check(t->env.nrcpt > 0, "msg_begin without recipients");
+	check_attr(t->env.client_addr, "client address not clean");
+	check_attr(t->env.client_name, "client name not clean");
+	check_attr(t->proto, "XFORWARD PROTO not clean");
+	check_attr(t->ident, "XFORWARD IDENT not clean");
+	if (t->xforward)
+		check_attr(t->env.helo, "XFORWARD HELO not clean");
 	if (u->flaky && t->env.nrcpt == 2)
 		return -1;
 	u->open = true;
@@ -220,6 +237,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	check(smtp_session_init(&s, &cfg, &fz_ops, &u, "198.18.0.9", 2525, 0)
 	      == 0, "init");
+	if (data[0] & 64)
+		smtp_session_xforward_policy(&s, true);
 	if (data[0] & 32)
 		check(smtp_session_refuse(&s, "blocked\r\n250 forged") == 0,
 		      "refuse after init");
