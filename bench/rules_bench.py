@@ -11,7 +11,8 @@ that compiles the whole set. Per publish, from the daemon's log:
   switched  publish -> every worker runs the new set for new messages
             (mxgate-dp: rte_rcu_qsbr check over all lcores) (ms)
   freed     publish -> no message open on the old set; old set freed (ms)
-and from /proc/PID/status: resident memory before the publish, the peak
+the Hyperscan bytes of the new set (databases, scratch per worker), and
+from /proc/PID/status: resident memory before the publish, the peak
 during it (VmHWM, reset through /proc/PID/clear_refs before each publish)
 and after. Prints one table row per set (medians).
 """
@@ -55,8 +56,9 @@ def main():
     pid, state, log = int(sys.argv[1]), sys.argv[2], sys.argv[3]
     tmp = tempfile.mkdtemp(prefix="rules-bench-")
     print("| rule set | rules | compile ms | prepare ms | all workers switched ms |"
-          " old set freed ms | RSS before MB | peak during swap MB | RSS after MB |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          " old set freed ms | databases KB | scratch KB per worker | RSS before MB |"
+          " peak during swap MB | RSS after MB |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     try:
         for k, src in enumerate(sys.argv[4:]):
             variants = []
@@ -87,16 +89,17 @@ def main():
                     text = f.read()
                 p = re.search(r"published \S+ \((\d+) rules\) in [\d.]+ ms \(compile ([\d.]+) ms", text)
                 s = re.search(r"switched in ([\d.]+) ms, old set freed after ([\d.]+) ms"
-                              r" \(generations made in ([\d.]+) ms\)", text)
+                              r" \(generations made in ([\d.]+) ms; new set: databases (\d+) KB,"
+                              r" scratch (\d+) KB", text)
                 if not p or not s:
                     sys.exit(f"no publish lines in the log after {d}:\n{text}")
                 rows.append((int(p.group(1)), float(p.group(2)), float(s.group(3)),
-                             float(s.group(1)), float(s.group(2)), before / 1024,
-                             peak / 1024, after / 1024))
+                             float(s.group(1)), float(s.group(2)), int(s.group(4)),
+                             int(s.group(5)), before / 1024, peak / 1024, after / 1024))
             med = [statistics.median(c) for c in zip(*rows)]
             print(f"| {os.path.basename(src.rstrip('/'))} | {rows[0][0]} | {med[1]:.1f} |"
                   f" {med[2]:.2f} | {med[3]:.2f} | {med[4]:.2f} | {med[5]:.0f} |"
-                  f" {med[6]:.0f} | {med[7]:.0f} |")
+                  f" {med[6]:.0f} | {med[7]:.0f} | {med[8]:.0f} | {med[9]:.0f} |")
             sys.stdout.flush()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

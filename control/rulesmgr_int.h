@@ -5,8 +5,7 @@
  *	int rm_publish(struct rulesmgr *rm, const char *dir, const char *actor,
  *			int flags, struct rules_error *err);	(lock held)
  *	void rm_rmdir(const char *dir);
- *	void rm_rmdir(const char *dir);
-void rms_put(struct rulesmgr *rm, const char *dir, const char *actor);
+ *	void rms_put(struct rulesmgr *rm, const char *dir, const char *actor);
  *	void rms_stop(struct rulesmgr *rm);
  *
  * DESCRIPTION

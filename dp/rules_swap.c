@@ -140,11 +140,13 @@ static int rules_swap_hook(void *ctx, struct ruleset *next,
 	struct rules_swap *sw = ctx;
 	struct engine_gen *gens[RULES_SWAP_WORKERS_MAX];
 	double  t0 = mono_ms(), t1, t2, t3;
+	size_t  scratch_bytes, db_bytes;
 	unsigned i, left;
 
 	if (rules_swap_gens(sw, next, gens) < 0)
 		return -1;
 	t1 = mono_ms();
+	engine_gen_memory(gens[0], &scratch_bytes, &db_bytes);
 	sw->gen++;
 	for (i = 0; i < sw->cfg.nworkers; i++) {
 		sw->slots[i].offered = sw->gen;
@@ -170,8 +172,10 @@ static int rules_swap_hook(void *ctx, struct ruleset *next,
 	sw->last.switched_ms = t2 - t1;
 	sw->last.freed_ms = t3 - t1;
 	fprintf(sw->log, "%s: rules: %u workers switched in %.2f ms, old set"
-		" freed after %.2f ms (generations made in %.2f ms)\n",
-		sw->cfg.daemon, sw->cfg.nworkers, t2 - t1, t3 - t1, t1 - t0);
+		" freed after %.2f ms (generations made in %.2f ms; new set:"
+		" databases %zu KB, scratch %zu KB per worker)\n",
+		sw->cfg.daemon, sw->cfg.nworkers, t2 - t1, t3 - t1, t1 - t0,
+		db_bytes / 1024, scratch_bytes / 1024);
 	fflush(sw->log);
 	*old = left ? NULL : sw->current;	/* stopping: let it be */
 	sw->current = next;

@@ -13,6 +13,8 @@
  *	void engine_gen_free(struct engine_gen *g);
  *	const struct ruleset *engine_gen_ruleset(const struct engine_gen *g);
  *	size_t engine_gen_open(const struct engine_gen *g);
+ *	void engine_gen_memory(const struct engine_gen *g, size_t *scratch,
+ *			size_t *databases);
  *	struct engine_gen *engine_worker_switch(struct engine_worker *w,
  *			struct engine_gen *g);
  *	struct engine_msg *engine_msg_begin(struct engine_worker *w,
@@ -369,6 +371,21 @@ const struct ruleset *engine_gen_ruleset(const struct engine_gen *g)
 size_t engine_gen_open(const struct engine_gen *g)
 {
 	return g->active;
+}
+
+/* engine_gen_memory - Hyperscan bytes: the generation's scratch and the
+ * databases of its rule set (shared by every generation of that set) */
+void engine_gen_memory(const struct engine_gen *g, size_t *scratch,
+		       size_t *databases)
+{
+	size_t  n;
+
+	*scratch = scan_worker_scratch_size(g->sw);
+	*databases = 0;
+	for (int s = 0; s < SCOPE_COUNT; s++)
+		if (g->rs->db[s] != NULL
+		    && hs_database_size(g->rs->db[s], &n) == HS_SUCCESS)
+			*databases += n;
 }
 
 /* engine_worker_switch - new messages begin on g; the previous one is

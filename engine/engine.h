@@ -14,6 +14,8 @@
  *	void engine_gen_free(struct engine_gen *g);
  *	const struct ruleset *engine_gen_ruleset(const struct engine_gen *g);
  *	size_t engine_gen_open(const struct engine_gen *g);
+ *	void engine_gen_memory(const struct engine_gen *g, size_t *scratch,
+ *			size_t *databases);
  *	struct engine_gen *engine_worker_switch(struct engine_worker *w,
  *			struct engine_gen *g);
  *
@@ -66,7 +68,9 @@
  *	worker owns its current generation (engine_worker_free frees it);
  *	a switched-away one belongs to the caller, who frees it with
  *	engine_gen_free() once engine_gen_open() (read on the worker's
- *	thread) is 0. engine_msg_rules_version() names the rule set a message
+ *	thread) is 0. engine_gen_memory() gives the Hyperscan bytes a
+ *	generation holds (scratch) and refers to (databases), for the swap's
+ *	log. engine_msg_rules_version() names the rule set a message
  *	began on (for its log row), valid until engine_msg_free().
  *
  *	The verdict filled by engine_msg_end() points into the message and
@@ -160,6 +164,8 @@ struct engine_gen *engine_gen_clone(const struct engine_gen *proto,
 void engine_gen_free(struct engine_gen *g);
 const struct ruleset *engine_gen_ruleset(const struct engine_gen *g);
 size_t engine_gen_open(const struct engine_gen *g);
+void engine_gen_memory(const struct engine_gen *g, size_t *scratch,
+		       size_t *databases);
 struct engine_gen *engine_worker_switch(struct engine_worker *w,
 					struct engine_gen *g);
 

@@ -4,6 +4,7 @@
  *	struct scan_worker *scan_worker_new(const struct ruleset *rs);
  *	int scan_worker_bind(struct scan_worker *sw, const struct ruleset *rs);
  *	struct scan_worker *scan_worker_clone(const struct scan_worker *proto);
+ *	size_t scan_worker_scratch_size(const struct scan_worker *sw);
  *	void scan_worker_free(struct scan_worker *sw);
  *	int scan_block(struct scan_worker *sw, enum scope s,
  *			const char *field, size_t field_len,
@@ -247,6 +248,16 @@ struct scan_worker *scan_worker_clone(const struct scan_worker *proto)
 		return NULL;
 	}
 	return sw;
+}
+
+/* scan_worker_scratch_size - bytes of the worker's scratch, 0 if none */
+size_t scan_worker_scratch_size(const struct scan_worker *sw)
+{
+	size_t  n = 0;
+
+	if (sw->scratch == NULL || hs_scratch_size(sw->scratch, &n) != HS_SUCCESS)
+		return 0;
+	return n;
 }
 
 /* scan_worker_free - release everything the worker holds */

@@ -3,8 +3,8 @@
  *
  *	struct scan_worker *scan_worker_new(const struct ruleset *rs);
  *	int scan_worker_bind(struct scan_worker *sw, const struct ruleset *rs);
-struct scan_worker *scan_worker_clone(const struct scan_worker *proto);
  *	struct scan_worker *scan_worker_clone(const struct scan_worker *proto);
+ *	size_t scan_worker_scratch_size(const struct scan_worker *sw);
  *	void scan_worker_free(struct scan_worker *sw);
  *	int scan_block(struct scan_worker *sw, enum scope s,
  *			const char *field, size_t field_len,
@@ -66,6 +66,7 @@ struct scan_streams {
 struct scan_worker *scan_worker_new(const struct ruleset *rs);
 int scan_worker_bind(struct scan_worker *sw, const struct ruleset *rs);
 struct scan_worker *scan_worker_clone(const struct scan_worker *proto);
+size_t scan_worker_scratch_size(const struct scan_worker *sw);
 void scan_worker_free(struct scan_worker *sw);
 int scan_block(struct scan_worker *sw, enum scope s,
 	       const char *field, size_t field_len,
