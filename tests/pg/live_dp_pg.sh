@@ -18,7 +18,10 @@ PGBIN=/usr/lib/postgresql/15/bin
 dp_require
 [ -x "$PGBIN/initdb" ] || { echo "skip: no PostgreSQL in $PGBIN"; exit 77; }
 WORK=/tmp/mxgate-live-pg-$$
-PF_ROOT=/var/tmp/mxgate-pf-livepg	# PrivatePostfix("livepg")
+# one private Postfix per build directory (runs from two at once must not
+# share it); PrivatePostfix(NAME) lives in /var/tmp/mxgate-pf-NAME
+PF_NAME=livepg$(printf '%s' "$(readlink -f "$DP_BIN")" | cksum | cut -c1-8)
+PF_ROOT=/var/tmp/mxgate-pf-$PF_NAME
 PSQL=(psql -X -At "host=$WORK/pg dbname=mxgate user=mxgate")
 cleanup() {
     local rc=$?
@@ -33,11 +36,11 @@ trap cleanup EXIT
 mkdir -m 755 "$WORK" || fail "work dir"
 dp_netns_up || fail "namespaces"
 dp_huge_up 256 || fail "hugepages"
-ip netns exec "$NS_S" $PY - "$ROOT" "$NS_S" <<'PY' || fail "private Postfix"
+ip netns exec "$NS_S" $PY - "$ROOT" "$NS_S" "$PF_NAME" <<'PY' || fail "private Postfix"
 import sys
 sys.path.insert(0, sys.argv[1] + "/tests/e2e")
 from mxtest import PrivatePostfix
-PrivatePostfix("livepg", 10026, netns=sys.argv[2]).start()
+PrivatePostfix(sys.argv[3], 10026, netns=sys.argv[2]).start()
 PY
 dp_start 1 --max-conns 256 --smtp-sessions 64 --msg-chunks 1024 --relay 127.0.0.1:10026 \
     --rules "$ROOT/rules/default" --quarantine "$WORK/quarantine" --log "$WORK/messages.log" \

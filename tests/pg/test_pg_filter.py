@@ -14,6 +14,7 @@ with --db pointing at that server:
     while clean mail still flows; the clean message's log row, spooled
     meanwhile, is in the table once PostgreSQL is back.
 """
+import hashlib
 import os
 import re
 import shutil
@@ -97,7 +98,10 @@ def main():
     pg = Postgres(top)
     pg.start()
     p_filter, p_down = free_port(), free_port()
-    pf = PrivatePostfix("pgfilter", p_down)
+    # one private Postfix per build directory: runs of this test from two
+    # build directories at once must not share (and stop) each other's
+    pf = PrivatePostfix("pgf" + hashlib.sha1(os.path.abspath(FILTER).encode()).hexdigest()[:8],
+                        p_down)
     f = None
     try:
         pf.start()
@@ -149,6 +153,14 @@ def main():
             fail(f"{tempfails} tempfail rows, want 1 (the 451)")
         if pg.query("SELECT count(*) FROM quarantine") != "1":
             fail("a message refused with 451 is in the quarantine table")
+    except BaseException:
+        # what the daemon and the downstream said, before they are removed
+        if f:
+            f.err.seek(0)
+            print("--- mxgate-filter stderr ---\n" + f.err.read()[-3000:])
+            print("--- message log ---\n" + "\n".join(str(l) for l in f.log()[-10:]))
+        print("--- Postfix log ---\n" + pf.log()[-2000:])
+        raise
     finally:
         if f:
             f.destroy()
