@@ -158,6 +158,8 @@ struct dp_lcore {
     uint64_t tsc_base;
     uint64_t drain_tsc;
     uint64_t last_drain_tsc;
+    uint64_t hold_tsc;		/* DP_TX_HOLD_US in TSC cycles */
+    uint64_t out_since_tsc;	/* first unflushed work; 0: none */
     uint64_t next_publish_us;
     uint64_t arp_ttl_us;
     uint32_t idle_sleep_us;

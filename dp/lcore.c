@@ -11,16 +11,27 @@
  *	receive a burst from our queue, prefetching DP_PREFETCH_AHEAD frames
  *	ahead, and run each through eth_input() to completion; drain our
  *	steering ring; let the application poll (app_poll: SMTP results
- *	and timeouts); let TCP send what the burst made pending and hand
+ *	and timeouts); once DP_TX_HOLD_US have passed since the first work
+ *	not yet flushed, let TCP send what the bursts made pending and hand
  *	that to the NIC as one burst; and, when tx_drain_us has passed, run
  *	the TCP timers, the ARP timer, publish the TCP counters, and flush
- *	what the timers queued. An iteration that did work adds its TSC
- *	cycles to busy_cycles, one that found nothing to idle_cycles (one
- *	more rdtsc per iteration): busy / (busy + idle) is the share of the
- *	lcore's CPU time that was work rather than polling. TSC cycles also
- *	tick while the thread is preempted, so on a shared core apply that
- *	share to the thread's CPU time (/proc) rather than trust busy_cycles
- *	alone.
+ *	what the timers queued. An iteration that received, did application
+ *	work or transmitted adds its TSC cycles to busy_cycles, one that
+ *	found nothing to idle_cycles (one more rdtsc per iteration): busy /
+ *	(busy + idle) is the share of the lcore's CPU time that was work
+ *	rather than polling. TSC cycles also tick while the thread is
+ *	preempted, so on a shared core apply that share to the thread's CPU
+ *	time (/proc) rather than trust busy_cycles alone.
+ *
+ *	Why hold output: every transmit burst costs a system call on the
+ *	af_packet and af_xdp PMDs (a doorbell write on a NIC), and on a veth
+ *	it runs the peer's receive path in our time. Holding replies and
+ *	ACKs for DP_TX_HOLD_US lets the frames of several connections, and
+ *	several bursts of one, leave in one burst, and lets TCP answer all
+ *	the segments of one connection that arrived meanwhile with one ACK
+ *	(RFC 1122 4.2.3.2 and RFC 5681 4.2 allow delaying an ACK up to
+ *	500 ms; a burst-receiving NIC with LRO does the same). The price is
+ *	at most DP_TX_HOLD_US per round trip.
  *
  *	On quit, an application with app_drain (SMTP: 421 to idle sessions,
  *	answers for messages with control) gets the loop until it reports
@@ -50,6 +61,7 @@
 
 #define DP_US_PER_S	1000000ULL
 #define DP_DRAIN_LINGER_US	300000	/* after the app drained: FINs out */
+#define DP_TX_HOLD_US		50	/* output waits for more work, at most */
 
 
 
@@ -92,6 +104,7 @@ int     dp_lcore_setup(struct dp_lcore *lc, const struct dp_lcore_params *p)
 	lc->tsc_per_us = 1;
     lc->tsc_base = rte_rdtsc();
     lc->drain_tsc = lc->tsc_per_us * p->tx_drain_us;
+    lc->hold_tsc = lc->tsc_per_us * DP_TX_HOLD_US;
     lc->idle_sleep_us = p->idle_sleep_us;
     lc->app_poll = p->app_poll;
     lc->app_drain = p->app_drain;
@@ -111,10 +124,19 @@ int     dp_lcore_setup(struct dp_lcore *lc, const struct dp_lcore_params *p)
     return (0);
 }
 
+/* dp_lcore_flush - what held work made TCP send, out in one burst */
+static void dp_lcore_flush(struct dp_lcore *lc)
+{
+    lc->out_since_tsc = 0;
+    tcp_flush(lc->tcp);
+    eth_tx_flush(lc);
+}
+
 /* dp_lcore_timers - the work done every tx_drain_us */
 static void dp_lcore_timers(struct dp_lcore *lc, uint64_t tsc)
 {
     lc->last_drain_tsc = tsc;
+    lc->out_since_tsc = 0;
     tcp_timers_run(lc->tcp, lc->now_us);
     tcp_flush(lc->tcp);
     arp_timer(lc, lc->now_us);
@@ -132,6 +154,7 @@ unsigned dp_lcore_poll(struct dp_lcore *lc)
     struct rte_mbuf *pkts[DP_BURST];
     uint64_t tsc = rte_rdtsc();
     uint64_t steered = lc->stats->steer_in;
+    uint64_t tx_before = lc->stats->tx_pkts;
     uint16_t n = 0;
     uint16_t i;
 
@@ -154,16 +177,15 @@ unsigned dp_lcore_poll(struct dp_lcore *lc)
     n += (uint16_t) (lc->stats->steer_in - steered);
     if (lc->app_poll)
 	n += (uint16_t) lc->app_poll(lc->app_ctx, lc->now_us);
-    if (n > 0) {
-	/* What a burst causes (ACKs, echoed data) leaves with that burst:
-	 * holding ACKs for the drain tick would stretch the peer's RTT. */
-	tcp_flush(lc->tcp);
-	eth_tx_flush(lc);
-    }
+    if (n > 0 && lc->out_since_tsc == 0)
+	lc->out_since_tsc = tsc | 1;	/* 0 means "nothing held" */
+    if (lc->out_since_tsc && tsc - lc->out_since_tsc >= lc->hold_tsc)
+	dp_lcore_flush(lc);
     if (tsc - lc->last_drain_tsc >= lc->drain_tsc)
 	dp_lcore_timers(lc, tsc);
     lc->stats->loops++;
-    if (n > 0)
+    /* A flush (a system call on af_packet/af_xdp) is work too. */
+    if (n > 0 || lc->stats->tx_pkts != tx_before)
 	lc->stats->busy_cycles += rte_rdtsc() - tsc;
     else
 	lc->stats->idle_cycles += rte_rdtsc() - tsc;
@@ -179,7 +201,7 @@ static void dp_lcore_run(struct dp_lcore *lc, int (*done) (struct dp_lcore *))
 	if (dp_lcore_poll(lc) > 0) {
 	    idle = 0;
 	} else if (lc->idle_sleep_us && ++idle >= DP_IDLE_POLLS) {
-	    eth_tx_flush(lc);
+	    dp_lcore_flush(lc);
 	    rte_delay_us_sleep(lc->idle_sleep_us);
 	    idle = 0;
 	}
@@ -219,7 +241,7 @@ int     dp_lcore_main(void *arg)
 	lc->linger_until_us = lc->now_us + DP_DRAIN_LINGER_US;
 	dp_lcore_run(lc, dp_lcore_lingered);
     }
-    eth_tx_flush(lc);
+    dp_lcore_flush(lc);
     return (0);
 }
 
