@@ -27,7 +27,13 @@
 # on the sending (client) CPU, charged to no server here; mxgate-dp's
 # af_packet frames likewise. N2K, N100K, SESSIONS, LAT_N size the run;
 # PERF_OUT=FILE records the server CPU with perf during mxgate-dp's run of
-# PERF_SIZE (2048) byte messages.
+# PERF_SIZE (2048) byte messages. SERVERS (default "dp filter sink")
+# picks which servers run; DP_PMDS (default "af_packet", may add
+# "af_xdp") runs mxgate-dp once per PMD, labelled mxgate-dp and
+# mxgate-dp-xdp; DP_AFP_EXTRA holds the af_packet options. SYSCALLS=1
+# prints each server thread's system calls per message (perf stat on the
+# raw_syscalls tracepoint, or the SYSCALL_EVENTS list, during the
+# smtp-source run) to stderr.
 set -u
 BUILD=$(cd "${1:?usage: smtp_bench.sh BUILD_DIR}" && pwd)
 N2K=${N2K:-5000}
@@ -36,6 +42,10 @@ SESSIONS=${SESSIONS:-16}
 LAT_N=${LAT_N:-300}
 CLIENT_CPU=${CLIENT_CPU:-0}
 SERVER_CPU=${SERVER_CPU:-1}
+SERVERS=${SERVERS:-dp filter sink}
+DP_PMDS=${DP_PMDS:-af_packet}
+DP_AFP_EXTRA=${DP_AFP_EXTRA-,framecnt=4096,qdisc_bypass=1}
+DP_XDP_EXTRA=${DP_XDP_EXTRA-,busy_budget=0}
 DP_BIN=$BUILD/dp/mxgate-dp
 FILTER_BIN=$BUILD/dp/mxgate-filter
 HERE_B=$(cd "$(dirname "$0")" && pwd)
@@ -59,6 +69,19 @@ dp_netns_up || fail "namespaces"
 dp_huge_up 512 || fail "hugepages"
 in_c sysctl -q -w net.ipv4.ip_local_port_range="10000 65000"
 in_c sysctl -q -w net.ipv4.tcp_tw_reuse=1
+
+# CLIENT_NAPI=threaded: the client's veth receives through a NAPI kernel
+# thread pinned to $CLIENT_CPU instead of in the softirq that a server's
+# transmit raises on the server's CPU. Without it every server pays, in
+# its own send()/sendto(), for the Linux client's TCP receive of what it
+# sent (as no NIC would make it pay); with it that work is the client's.
+# Same for all three servers.
+if [ "${CLIENT_NAPI:-}" = threaded ]; then
+    in_c ethtool -K "$IF_C" gro on >/dev/null || fail "GRO (NAPI) on $IF_C"
+    in_c sh -c "echo 1 > /sys/class/net/$IF_C/threaded" || fail "threaded NAPI on $IF_C"
+    for t in $(pgrep -x "napi/$IF_C-[0-9]*"); do taskset -pc "$CLIENT_CPU" "$t" >/dev/null; done
+    [ -n "$(pgrep -x "napi/$IF_C-[0-9]*")" ] || fail "no NAPI thread for $IF_C"
+fi
 
 # the downstream for (a) and (b): accepts everything, on the client's CPU
 # (not through in_s: a backgrounded function would give a subshell's PID)
@@ -88,56 +111,89 @@ cpu_used() {
 
 # measure LABEL KIND PID - both sizes against 198.18.0.2:25
 measure() {
-    local label=$1 kind=$2 pid=$3 size n c0 c1 t0 t1 lat
+    local label=$1 kind=$2 pid=$3 size n c0 c1 t0 t1 lat p0 sc_pid
     for size in 2048 102400; do
 	n=$N2K; [ "$size" = 102400 ] && n=$N100K
+	[ "$kind" = dp ] && p0="$(dp_stat rx_pkts) $(dp_stat tx_pkts) $(dp_stat loops)"
 	c0=$(server_cpu "$kind" "$pid"); t0=$(date +%s.%N)
 	if [ -n "${PERF_OUT:-}" ] && [ "$kind" = dp ] && [ "$size" = "${PERF_SIZE:-2048}" ]; then
 	    perf record -q -C "$SERVER_CPU" -o "$PERF_OUT" -- sleep 2 >/dev/null 2>&1 &
+	fi
+	if [ -n "${SYSCALLS:-}" ]; then
+	    perf stat -e "${SYSCALL_EVENTS:-raw_syscalls:sys_enter}" --per-thread -p "$pid" -x, -o "$WORK/sc" &
+	    sc_pid=$!
+	    sleep 0.2
 	fi
 	in_c taskset -c "$CLIENT_CPU" smtp-source -s "$SESSIONS" -m "$n" -l "$size" \
 	    -f bench@example.org -t sink@example.net $SERVER_IP:25 >/dev/null 2>"$WORK/source.err" \
 	    || { cat "$WORK/source.err" >&2; fail "smtp-source against $label"; }
 	t1=$(date +%s.%N); c1=$(server_cpu "$kind" "$pid")
+	if [ -n "${SYSCALLS:-}" ]; then
+	    kill -INT "$sc_pid"; wait "$sc_pid" 2>/dev/null
+	    awk -F, -v l="$label" -v s="$size" -v n="$n" '$1 != "" && $1 !~ /^#/ && $2 > 0 {
+		printf "%s %d B: thread %s: %.1f %s per message\n", l, s, $1, $2 / n, $4 }' "$WORK/sc" >&2
+	fi
+	[ "$kind" = dp ] && echo "$p0 $(dp_stat rx_pkts) $(dp_stat tx_pkts) $(dp_stat loops)" |
+	    awk -v l="$label" -v s="$size" -v n="$n" '{ printf "%s %d B: per message %.1f frames in, %.1f out, %.1f loops\n", l, s, ($4-$1)/n, ($5-$2)/n, ($6-$3)/n }' >&2
 	lat=$(in_c taskset -c "$CLIENT_CPU" $PY "$HERE_B/smtp_lat.py" $SERVER_IP 25 "$size" "$LAT_N")
 	echo "$label $size $n $t0 $t1 $(cpu_used "$c0" "$c1") $lat"
 	sleep 1
     done
 }
 
-# (a) mxgate-dp
-DP_IDLE_SLEEP_US=0 DP_VDEV_EXTRA=,framecnt=4096 dp_start 1 --lcores "$SERVER_CPU" \
-    --max-conns 2048 --smtp-sessions 512 --msg-chunks 4096 --relay 127.0.0.1:10026 \
-    --rules "$RULES" --quarantine "$WORK/q" --log "$WORK/dp.log" \
-    --hostname mxgate-dp.example.net || fail "start mxgate-dp"
-sleep 0.5
-A=$(measure mxgate-dp dp "$DP_PID")
-deliv=$(dp_stat smtp_msg_delivered)
-dp_stop
-[ "${deliv:-0}" -ge $((N2K + N100K)) ] || fail "mxgate-dp delivered $deliv of $((N2K + N100K)) (+ latency runs)"
-in_c ip neigh flush dev "$IF_C"
+# run_dp PMD LABEL - (a) mxgate-dp on one PMD
+run_dp() {
+    local extra=$DP_AFP_EXTRA deliv
+    [ "$1" = af_xdp ] && extra=$DP_XDP_EXTRA
+    DP_PMD=$1 DP_IDLE_SLEEP_US=0 DP_VDEV_EXTRA=$extra dp_start 1 --lcores "$SERVER_CPU" \
+	--max-conns 2048 --smtp-sessions 512 --msg-chunks 4096 --relay 127.0.0.1:10026 \
+	--rules "$RULES" --quarantine "$WORK/q" --log "$WORK/dp.log" \
+	--hostname mxgate-dp.example.net || fail "start mxgate-dp ($1)"
+    sleep 0.5
+    measure "$2" dp "$DP_PID" >> "$WORK/raw_dp"
+    deliv=$(dp_stat smtp_msg_delivered)
+    dp_stop
+    [ "${deliv:-0}" -ge $((N2K + N100K)) ] || fail "$2 delivered $deliv of $((N2K + N100K)) (+ latency runs)"
+    in_c ip neigh flush dev "$IF_C"
+}
+
+B=
+C=
+: > "$WORK/raw_dp"
+case " $SERVERS " in *" dp "*)
+    for pmd in $DP_PMDS; do
+	label=mxgate-dp; [ "$pmd" = af_xdp ] && label=mxgate-dp-xdp
+	run_dp "$pmd" "$label"
+    done
+esac
 
 # (b) mxgate-filter, and (c) smtp-sink, on the kernel's TCP
-in_s ip addr add $SERVER_IP/24 dev "$IF_S" || fail "server address"
-in_s ethtool -K "$IF_S" tx off >/dev/null 2>&1
-ip netns exec "$NS_S" taskset -c "$SERVER_CPU" "$FILTER_BIN" -l $SERVER_IP:25 -r 127.0.0.1:10026 -R "$RULES" \
-    -t 1 -c 2048 -q "$WORK/q" -L "$WORK/filter.log" -H mxgate-filter.example.net \
-    >/dev/null 2>"$WORK/filter.err" &
-SRV_PID=$!
-sleep 1
-kill -0 $SRV_PID 2>/dev/null || { cat "$WORK/filter.err"; fail "start mxgate-filter"; }
-B=$(measure mxgate-filter proc "$SRV_PID")
-kill -TERM $SRV_PID; wait $SRV_PID 2>/dev/null; SRV_PID=
-relayed=$(grep -c '"action":"pass"' "$WORK/filter.log")
-[ "$relayed" -ge $((N2K + N100K)) ] || fail "mxgate-filter passed $relayed of $((N2K + N100K))"
+if [ "$SERVERS" != dp ]; then
+    in_s ip addr add $SERVER_IP/24 dev "$IF_S" || fail "server address"
+    in_s ethtool -K "$IF_S" tx off >/dev/null 2>&1
+fi
+case " $SERVERS " in *" filter "*)
+    ip netns exec "$NS_S" taskset -c "$SERVER_CPU" "$FILTER_BIN" -l $SERVER_IP:25 -r 127.0.0.1:10026 -R "$RULES" \
+	-t 1 -c 2048 -q "$WORK/q" -L "$WORK/filter.log" -H mxgate-filter.example.net \
+	>/dev/null 2>"$WORK/filter.err" &
+    SRV_PID=$!
+    sleep 1
+    kill -0 $SRV_PID 2>/dev/null || { cat "$WORK/filter.err"; fail "start mxgate-filter"; }
+    B=$(measure mxgate-filter proc "$SRV_PID")
+    kill -TERM $SRV_PID; wait $SRV_PID 2>/dev/null; SRV_PID=
+    relayed=$(grep -c '"action":"pass"' "$WORK/filter.log")
+    [ "$relayed" -ge $((N2K + N100K)) ] || fail "mxgate-filter passed $relayed of $((N2K + N100K))"
+esac
 
-ip netns exec "$NS_S" taskset -c "$SERVER_CPU" smtp-sink -u nobody $SERVER_IP:25 1024 >/dev/null 2>&1 &
-SRV_PID=$!
-sleep 0.5
-C=$(measure smtp-sink proc "$SRV_PID")
-kill $SRV_PID; wait $SRV_PID 2>/dev/null; SRV_PID=
+case " $SERVERS " in *" sink "*)
+    ip netns exec "$NS_S" taskset -c "$SERVER_CPU" smtp-sink -u nobody $SERVER_IP:25 1024 >/dev/null 2>&1 &
+    SRV_PID=$!
+    sleep 0.5
+    C=$(measure smtp-sink proc "$SRV_PID")
+    kill $SRV_PID; wait $SRV_PID 2>/dev/null; SRV_PID=
+esac
 
-printf '%s\n%s\n%s\n' "$A" "$B" "$C" > "$WORK/raw"
+{ cat "$WORK/raw_dp"; printf '%s\n%s\n' "$B" "$C"; } | grep -v '^$' > "$WORK/raw"
 echo "raw: label size n t0 t1 cpu_s lcore_busy_s other_threads_s p50_ms p99_ms lat_failures"
 cat "$WORK/raw"
 echo
@@ -159,7 +215,12 @@ awk '
 	print "|---|---:|---:|"
 	split("2048 102400", sz, " ")
 	for (i = 1; i <= 2; i++) {
-	    d = per["mxgate-dp " sz[i]]; f = per["mxgate-filter " sz[i]]; s = per["smtp-sink " sz[i]]
-	    printf "| %d KB | %.2f | %.2f |\n", sz[i] / 1024, (f > 0 ? d / f : 0), (s > 0 ? d / s : 0)
+	    split("mxgate-dp mxgate-dp-xdp", lb, " ")
+	    for (k = 1; k <= 2; k++) {
+		d = per[lb[k] " " sz[i]]; f = per["mxgate-filter " sz[i]]; s = per["smtp-sink " sz[i]]
+		if (d > 0)
+		    printf "| %d KB%s | %.2f | %.2f |\n", sz[i] / 1024, (k == 2 ? " (af_xdp)" : ""),
+			   (f > 0 ? d / f : 0), (s > 0 ? d / s : 0)
+	    }
 	}
     }' "$WORK/raw"

@@ -6,7 +6,9 @@
 #				  $NS_S: mxgate-dp on $IF_S (no address)
 #	dp_huge_up PAGES	private hugetlbfs mount in $HUGE_DIR
 #	dp_start N [args]	mxgate-dp with N lcores on af_packet, waits ready;
-#				  no database (--db off) unless args say --db
+#				  no database (--db off) unless args say --db;
+#				  DP_VDEV_EXTRA appends PMD options (",k=v"),
+#				  DP_PMD=af_xdp uses net_af_xdp instead
 #	dp_stats		print the counters (secondary process)
 #	dp_stat NAME		one counter's total
 #	dp_cleanup		trap handler: stop, unmount, delete namespaces
@@ -106,8 +108,11 @@ dp_huge_up() {
 # dp_start N [extra mxgate-dp options]
 dp_start() {
     local n=$1; shift
+    local vdev="net_af_packet0,iface=$IF_S,qpairs=$n"
     : > "$DP_LOG"
-    ip netns exec "$NS_S" "$DP_BIN" --vdev "net_af_packet0,iface=$IF_S,qpairs=$n$DP_VDEV_EXTRA" --lcores "0-$((n - 1))" \
+    # af_xdp: one queue per lcore, native XDP on the veth (kernel >= 5.x)
+    [ "${DP_PMD:-af_packet}" = af_xdp ] && vdev="net_af_xdp0,iface=$IF_S,start_queue=0,queue_count=$n"
+    ip netns exec "$NS_S" "$DP_BIN" --vdev "$vdev$DP_VDEV_EXTRA" --lcores "0-$((n - 1))" \
 	--address $SERVER_IP/24 --file-prefix "$PREFIX" --idle-sleep-us "${DP_IDLE_SLEEP_US:-50}" --db off "$@" \
 	-- --huge-dir "$HUGE_DIR" --log-level=user1:info >>"$DP_LOG" 2>&1 &
     DP_PID=$!
