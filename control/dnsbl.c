@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,6 +19,8 @@
 #define DNSBL_TIMEOUT_SCAN_MS	10	/* how often timeouts are looked for */
 #define DNSBL_RECV_BURST	256	/* datagrams read per dnsbl_run() */
 #define DNSBL_LOOPBACK_NET	0x7f000000u	/* 127.0.0.0/8: listing answers */
+#define DNSBL_IDS		65536	/* DNS query ids */
+#define DNSBL_ID_TRIES		16	/* random draws before giving up a zone */
 
 struct pending {
 	bool used;
@@ -26,6 +29,8 @@ struct pending {
 	uint32_t answered;		/* bit per zone */
 	uint32_t answer[DNSBL_ZONES_MAX];	/* listing answer, 0: none */
 	uint32_t ttl;			/* smallest positive-answer TTL */
+	uint16_t id[DNSBL_ZONES_MAX];	/* query id per zone */
+	uint32_t sent;			/* bit per zone: id[] in use */
 };
 
 struct dnsbl {
@@ -35,6 +40,8 @@ struct dnsbl {
 	uint32_t *free_slots;
 	unsigned nfree;
 	uint64_t next_scan_ms;
+	uint32_t *idmap;		/* id -> slot * ZONES_MAX + zone + 1, 0 free */
+	uint64_t rng;			/* xorshift state for the ids */
 };
 
 /* dnsbl_config_default - no zones, defaults for the rest */
@@ -199,7 +206,8 @@ struct dnsbl *dnsbl_new(const struct dnsbl_config *cfg, char *err, size_t errlen
 	if (d)
 		d->fd = -1;
 	if (d == NULL || (d->pend = calloc(DNSBL_PENDING_MAX, sizeof(*d->pend))) == NULL
-	    || (d->free_slots = calloc(DNSBL_PENDING_MAX, sizeof(uint32_t))) == NULL) {
+	    || (d->free_slots = calloc(DNSBL_PENDING_MAX, sizeof(uint32_t))) == NULL
+	    || (d->idmap = calloc(DNSBL_IDS, sizeof(uint32_t))) == NULL) {
 		snprintf(err, errlen, "dnsbl: out of memory");
 		goto fail;
 	}
@@ -216,6 +224,8 @@ struct dnsbl *dnsbl_new(const struct dnsbl_config *cfg, char *err, size_t errlen
 	for (unsigned i = 0; i < DNSBL_PENDING_MAX; i++)
 		d->free_slots[i] = DNSBL_PENDING_MAX - 1 - i;
 	d->nfree = DNSBL_PENDING_MAX;
+	if (getrandom(&d->rng, sizeof(d->rng), 0) != sizeof(d->rng) || d->rng == 0)
+		d->rng = 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)d;
 	return d;
 fail:
 	if (d && d->fd >= 0)
@@ -223,6 +233,7 @@ fail:
 	if (d) {
 		free(d->pend);
 		free(d->free_slots);
+		free(d->idmap);
 	}
 	free(d);
 	return NULL;
@@ -232,6 +243,37 @@ fail:
 int dnsbl_fd(const struct dnsbl *d)
 {
 	return d->fd;
+}
+
+/* id_new - a random free query id for (slot, zone); -1 when none found */
+static int id_new(struct dnsbl *d, uint32_t slot, unsigned zone)
+{
+	for (unsigned k = 0; k < DNSBL_ID_TRIES; k++) {
+		uint16_t id;
+
+		d->rng ^= d->rng << 13;
+		d->rng ^= d->rng >> 7;
+		d->rng ^= d->rng << 17;
+		id = (uint16_t)(d->rng >> 24);
+		if (d->idmap[id] == 0) {
+			d->idmap[id] = slot * DNSBL_ZONES_MAX + zone + 1;
+			d->pend[slot].id[zone] = id;
+			d->pend[slot].sent |= 1u << zone;
+			return id;
+		}
+	}
+	return -1;
+}
+
+/* ids_free - the slot's query ids go back */
+static void ids_free(struct dnsbl *d, uint32_t slot)
+{
+	struct pending *p = &d->pend[slot];
+
+	for (unsigned z = 0; z < DNSBL_ZONES_MAX; z++)
+		if (p->sent & (1u << z))
+			d->idmap[p->id[z]] = 0;
+	p->sent = 0;
 }
 
 /* dnsbl_lookup - one query per zone for addr */
@@ -253,16 +295,17 @@ int dnsbl_lookup(struct dnsbl *d, uint32_t addr, uint64_t now_ms)
 	for (z = 0; z < d->cfg.nzones; z++) {
 		uint8_t q[DNS_UDP_MAX];
 		char name[DNS_NAME_MAX + 1];
-		int n;
+		int n, id;
 
 		if (dns_reverse_name(addr, d->cfg.zones[z].name, name, sizeof(name)) < 0
-		    || (n = dns_query_build(q, sizeof(q),
-					    (uint16_t)(slot * DNSBL_ZONES_MAX + z), name)) < 0)
+		    || (id = id_new(d, slot, z)) < 0
+		    || (n = dns_query_build(q, sizeof(q), (uint16_t)id, name)) < 0)
 			continue;
 		if (send(d->fd, q, (size_t)n, MSG_DONTWAIT) == n)
 			sent++;
 	}
 	if (sent == 0) {
+		ids_free(d, slot);
 		p->used = false;
 		d->free_slots[d->nfree++] = slot;
 		return -1;
@@ -313,6 +356,7 @@ static void finish(struct dnsbl *d, uint32_t slot, bool timed_out,
 		r.ttl_s = d->cfg.ttl_min_s;
 	if (r.ttl_s > d->cfg.ttl_max_s)
 		r.ttl_s = d->cfg.ttl_max_s;
+	ids_free(d, slot);
 	p->used = false;
 	d->free_slots[d->nfree++] = slot;
 	done(ctx, p->addr, &r);
@@ -327,10 +371,10 @@ static void answer(struct dnsbl *d, const uint8_t *buf, size_t len,
 	uint32_t slot, z;
 	struct pending *p;
 
-	if (dns_answer_parse(buf, len, &a) < 0)
+	if (dns_answer_parse(buf, len, &a) < 0 || d->idmap[a.id] == 0)
 		return;
-	slot = a.id / DNSBL_ZONES_MAX;
-	z = a.id % DNSBL_ZONES_MAX;
+	slot = (d->idmap[a.id] - 1) / DNSBL_ZONES_MAX;
+	z = (d->idmap[a.id] - 1) % DNSBL_ZONES_MAX;
 	if (slot >= DNSBL_PENDING_MAX || z >= d->cfg.nzones)
 		return;
 	p = &d->pend[slot];
@@ -384,5 +428,6 @@ void dnsbl_free(struct dnsbl *d)
 		close(d->fd);
 	free(d->pend);
 	free(d->free_slots);
+	free(d->idmap);
 	free(d);
 }

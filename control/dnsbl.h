@@ -31,9 +31,10 @@
  *	order, else DNSBL_DEFAULT_CODE with "Service unavailable; client
  *	blocked using ZONE".
  *
- *	Query ids are (pending slot, zone) so a reply finds its query in
- *	O(1); the question name is compared too, so that a stray answer
- *	cannot list an address.
+ *	Query ids are random (getrandom-seeded xorshift), unique among the
+ *	queries out, and map back to (pending slot, zone) through a table of
+ *	65536 entries; the question name is compared too, so that a stray
+ *	or blind-forged answer cannot list an address.
  *
  * DIAGNOSTICS
  *	dnsbl_new() returns NULL with err filled (socket, resolver address).
