@@ -84,12 +84,30 @@ static bool addr_read(const struct sfilter *sf, uint32_t addr,
 	return false;
 }
 
-/* refusal - count, log (by control) and build the reply */
+/* log_refusal - a log line for it, within SF_LOG_PER_S: a flood of
+ * refused SYNs or connections must not turn control into a log writer */
+static void log_refusal(struct sfilter_reader *r, struct sf_event *ev)
+{
+	uint64_t sec = ctl_now(r->sf) / 1000;
+
+	if (sec != r->log_sec) {
+		r->log_sec = sec;
+		r->logged = 0;
+	}
+	if (r->logged >= SF_LOG_PER_S) {
+		r->ctr->refusals_unlogged++;
+		return;
+	}
+	r->logged++;
+	ev->kind = SF_EV_REFUSE;
+	emit(r, ev);
+}
+
+/* refusal - log (by control) and build the reply */
 static void refusal(struct sfilter_reader *r, struct sf_event *ev,
 		    struct smtp_reply *rep)
 {
-	ev->kind = SF_EV_REFUSE;
-	emit(r, ev);
+	log_refusal(r, ev);
 	sf_reply(&r->sf->conf, ev, rep);
 }
 
@@ -187,8 +205,7 @@ int sfilter_syn(struct sfilter_reader *r, uint32_t addr)
 	struct sf_event ev = { .addr = addr, .reason = SF_R_BLOCKLIST,
 			       .stage = SF_S_SYN, .a = -1, .b = -1 };
 
-	ev.kind = SF_EV_REFUSE;
-	emit(r, &ev);
+	log_refusal(r, &ev);
 	if (sf->conf.block_action == SF_BLOCK_RST) {
 		r->ctr->syn_reset++;
 		return 2;	/* TCP_FILTER_RST */

@@ -633,14 +633,16 @@ void sfilter_report(const struct sfilter *sf, FILE *fp)
 	fprintf(fp, "sender filter: syn_dropped %llu syn_reset %llu refused_block %llu"
 		" refused_conns %llu refused_rate %llu refused_profiler %llu"
 		" refused_dnsbl %llu refused_pregreet %llu rcpt_unknown %llu allowed %llu"
-		" dnsbl_queries %llu held %llu events_lost %llu limits_full %llu\n",
+		" dnsbl_queries %llu held %llu events_lost %llu limits_full %llu"
+		" refusals_unlogged %llu\n",
 		(unsigned long long)t.syn_dropped, (unsigned long long)t.syn_reset,
 		(unsigned long long)t.refused_block, (unsigned long long)t.refused_conns,
 		(unsigned long long)t.refused_rate, (unsigned long long)t.refused_profiler,
 		(unsigned long long)t.refused_dnsbl, (unsigned long long)t.refused_pregreet,
 		(unsigned long long)t.rcpt_unknown, (unsigned long long)t.allowed,
 		(unsigned long long)t.dnsbl_queries, (unsigned long long)t.held,
-		(unsigned long long)t.events_lost, (unsigned long long)t.limits_full);
+		(unsigned long long)t.events_lost, (unsigned long long)t.limits_full,
+		(unsigned long long)t.refusals_unlogged);
 }
 
 /* sfilter_free - after the readers stopped */

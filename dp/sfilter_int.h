@@ -36,6 +36,7 @@
 #define SF_RETIRED_MAX		8	/* old generations waiting for grace */
 #define SF_CTL_WAIT_MS		10	/* control thread's epoll timeout */
 #define SF_BLOCK_TEXT		"Access denied"
+#define SF_LOG_PER_S		200	/* refusal lines per reader per second */
 
 enum sf_block_action { SF_BLOCK_GREET = 0, SF_BLOCK_DROP, SF_BLOCK_RST };
 
@@ -140,6 +141,8 @@ struct sfilter_reader {
 	unsigned id;
 	struct sfilter_counters *ctr;
 	struct sfilter_counters own;
+	uint64_t log_sec;	/* second of the refusal-log budget */
+	unsigned logged;	/* refusals logged in that second */
 	uint64_t qs __attribute__((aligned(64)));	/* quiescent count */
 	struct sf_ring ring;
 };
