@@ -19,6 +19,10 @@
  *	per thread: beyond, new messages get 451 4.3.0 and the client retries
  *	later. Nothing is acknowledged before the downstream took it.
  *
+ *	Clients in cfg->xforward_nets (SOCK_XFORWARD_NETS_DEFAULT: the
+ *	front Postfix on loopback) are offered XFORWARD, so the engine,
+ *	the log and the downstream see the original client, not Postfix.
+ *
  * DIAGNOSTICS
  *	sock_run() returns 0 after a clean stop, -1 with a message on stderr
  *	when start-up failed (address in use, rules, thread creation).
@@ -32,6 +36,7 @@
 #include "delivery.h"
 #include "relay.h"
 #include "smtp_session.h"
+#include "sock_nets.h"
 
 #define SOCK_LISTEN_DEFAULT	"127.0.0.1"
 #define SOCK_PORT_DEFAULT	10025
@@ -41,6 +46,7 @@
 #define SOCK_IN_MAX		(16 * 1024)	/* unconsumed client bytes */
 #define SOCK_BACKLOG		512
 #define SOCK_THREADS_MAX	64
+#define SOCK_XFORWARD_NETS_DEFAULT "127.0.0.0/8"	/* the front Postfix */
 
 struct ruleset;
 struct rules_sock;
@@ -61,6 +67,8 @@ struct sock_config {
 	struct rules_sock *rules_swap;	/* rule swaps (rules_sock.h); NULL: none */
 	struct sfilter *sfilter;	/* NULL: no sender filter (dp/sfilter.h) */
 	struct tls_server *tls;		/* NULL: no STARTTLS (tls.h) */
+	struct sock_nets xforward_nets;	/* clients whose XFORWARD names the
+					 * client (docs/postfix.md) */
 	struct ctlplane_core_stats *stats; /* NULL, or one per thread, written
 					 * only by that thread (ctlplane.h) */
 	FILE *log_diag;			/* start-up and error messages */

@@ -71,6 +71,9 @@ static void usage(FILE *fp)
 "      --relay-conns N        downstream connections per thread [%d]\n"
 "      --bare-lf normalise    accept bare CR/LF in DATA as CRLF\n"
 "                             [default: refuse the message, 550 5.6.0]\n"
+"      --xforward-nets L      CIDR,... whose XFORWARD names the client (the\n"
+"                             front Postfix), 'none' to refuse it from all\n"
+"                             [" SOCK_XFORWARD_NETS_DEFAULT "]\n"
 "  STARTTLS (docs/tls.md; offered when --tls-cert is given):\n"
 "      --tls-cert FILE        PEM certificate chain, leaf first [none: no TLS]\n"
 "      --tls-key FILE         PEM private key, no passphrase [none]\n"
@@ -255,7 +258,7 @@ int main(int argc, char **argv)
 	       OPT_BUNDLE_URL, OPT_BUNDLE_CA, OPT_BUNDLE_KEY, OPT_BUNDLE_EVERY,
 	       OPT_BARE_LF, OPT_TLS_CERT, OPT_TLS_KEY,
 	       OPT_TLS_CIPHERS, OPT_TLS_SUITES, OPT_TLS_MIN, OPT_TLS_SESSIONS,
-	       OPT_TLS_TIMEOUT, OPT_TLS_NETS };
+	       OPT_TLS_TIMEOUT, OPT_TLS_NETS, OPT_XFORWARD_NETS };
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "relay", required_argument, NULL, 'r' },
@@ -268,6 +271,7 @@ int main(int argc, char **argv)
 		{ "max-size", required_argument, NULL, 's' },
 		{ "relay-conns", required_argument, NULL, OPT_RELAY_CONNS },
 		{ "bare-lf", required_argument, NULL, OPT_BARE_LF },
+		{ "xforward-nets", required_argument, NULL, OPT_XFORWARD_NETS },
 		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 		{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 		{ "rules-bundle-url", required_argument, NULL, OPT_BUNDLE_URL },
@@ -353,6 +357,14 @@ int main(int argc, char **argv)
 			}
 			cfg.smtp.bare_eol = optarg[0] == 'n' ? SMTP_BARE_EOL_NORMALISE
 					    : SMTP_BARE_EOL_REJECT;
+			break;
+		case OPT_XFORWARD_NETS:
+			if (sock_nets_parse(&cfg.xforward_nets, optarg, tls_err,
+					    sizeof(tls_err)) < 0) {
+				fprintf(stderr, "mxgate-filter: --xforward-nets: %s\n",
+					tls_err);
+				return 2;
+			}
 			break;
 		case OPT_TLS_CERT:
 			snprintf(tcfg.cert_file, sizeof(tcfg.cert_file), "%s", optarg);

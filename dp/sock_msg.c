@@ -195,9 +195,11 @@ static void on_msg_end(void *ctx, const struct smtp_txn *t)
 		       &c->rcpt_param_buf[0][0], sizeof(c->rcpt_param_buf),
 		       c->rcpt_params);
 	m->env = &c->env;
-	m->client_port = c->port;
+	/* with XFORWARD, the original client's port and protocol; but TLS
+	 * to us wins, as the Received line delivery adds for it says so */
+	m->client_port = t->client_port;
 	m->proto = t->tls_version[0] ? (t->esmtp ? "ESMTPS" : "SMTPS")
-		   : t->esmtp ? "ESMTP" : "SMTP";
+		   : t->proto[0] ? t->proto : t->esmtp ? "ESMTP" : "SMTP";
 	m->tls_version = t->tls_version;
 	m->tls_cipher = t->tls_cipher;
 	m->mail_params = c->mail_params;

@@ -59,6 +59,7 @@ void sock_config_default(struct sock_config *cfg)
 	smtp_config_defaults(&cfg->smtp);
 	relay_config_default(&cfg->relay);
 	cfg->log_diag = stderr;
+	sock_nets_parse(&cfg->xforward_nets, SOCK_XFORWARD_NETS_DEFAULT, NULL, 0);
 }
 
 /* conn_interest - epoll: read only when the session can take bytes */
@@ -275,6 +276,8 @@ static void accept_all(struct sock_worker *w)
 			continue;
 		}
 		sock_tls_policy(c);
+		smtp_session_xforward_policy(&c->sess,
+			sock_nets_match(&w->cfg->xforward_nets, c->addr));
 		sfilter_sock_open(c);
 		memset(&ev, 0, sizeof(ev));
 		ev.events = EPOLLOUT;
