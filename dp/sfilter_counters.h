@@ -27,6 +27,7 @@ struct sfilter_counters {
 	uint64_t held;			/* greetings held (pregreet, DNSBL) */
 	uint64_t events_lost;		/* event ring full */
 	uint64_t limits_full;		/* limits table full: not limited */
+	uint64_t refusals_unlogged;	/* over SF_LOG_PER_S: counted only */
 };
 
 #endif
