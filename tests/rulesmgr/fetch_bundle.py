@@ -114,7 +114,7 @@ def main():
         state, pidfile = os.path.join(tmp, "state"), os.path.join(tmp, "pid")
         port = mxtest.free_port()
         f = mxtest.Filter(filt, os.path.join(tmp, "r0"), port, sink.server_address[1],
-                          threads=2, extra=("--state-dir", state, "--pidfile", pidfile,
+                          threads=2, extra=("--mgmt-listen", "off", "--state-dir", state, "--pidfile", pidfile,
                                             "--rules-bundle-url", base + "/good.bundle",
                                             "--rules-bundle-ca", f"{tmp}/ca.pem",
                                             "--rules-bundle-key", f"{tmp}/sign.pub"))
@@ -161,7 +161,7 @@ def main():
         # scheduled: a daemon fetching every second publishes next.bundle
         f.destroy()
         f = mxtest.Filter(filt, os.path.join(tmp, "r0"), port, sink.server_address[1],
-                          threads=1, extra=("--state-dir", state, "--pidfile", pidfile,
+                          threads=1, extra=("--mgmt-listen", "off", "--state-dir", state, "--pidfile", pidfile,
                                             "--rules-bundle-url", base + "/next.bundle",
                                             "--rules-bundle-ca", f"{tmp}/ca.pem",
                                             "--rules-bundle-key", f"{tmp}/sign.pub",

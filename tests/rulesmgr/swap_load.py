@@ -396,7 +396,7 @@ def main():
     pidfile = os.path.join(tmp, "pid")
     port = mxtest.free_port()
     f = mxtest.Filter(binary, rules0, port, sink.server_address[1], threads=2,
-                      extra=("--state-dir", state, "--pidfile", pidfile))
+                      extra=("--mgmt-listen", "off", "--state-dir", state, "--pidfile", pidfile))
     try:
         src = None
         if shutil.which("smtp-source"):
