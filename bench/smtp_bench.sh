@@ -27,7 +27,9 @@
 # on the sending (client) CPU, charged to no server here; mxgate-dp's
 # af_packet frames likewise. N2K, N100K, SESSIONS, LAT_N size the run;
 # PERF_OUT=FILE records the server CPU with perf during mxgate-dp's run of
-# PERF_SIZE (2048) byte messages. SERVERS (default "dp filter sink")
+# PERF_SIZE (2048) byte messages. REPEAT (1) runs smtp-source that many
+# times per server and size: the table shows the medians of msg/s, MB/s
+# and CPU per message, and the lowest and highest CPU per message. SERVERS (default "dp filter sink")
 # picks which servers run; DP_PMDS (default "af_packet", may add
 # "af_xdp") runs mxgate-dp once per PMD, labelled mxgate-dp and
 # mxgate-dp-xdp; DP_AFP_EXTRA holds the af_packet options. SYSCALLS=1
@@ -43,6 +45,7 @@ LAT_N=${LAT_N:-300}
 CLIENT_CPU=${CLIENT_CPU:-0}
 SERVER_CPU=${SERVER_CPU:-1}
 SERVERS=${SERVERS:-dp filter sink}
+REPEAT=${REPEAT:-1}
 DP_PMDS=${DP_PMDS:-af_packet}
 DP_AFP_EXTRA=${DP_AFP_EXTRA-,framecnt=4096,qdisc_bypass=1}
 DP_XDP_EXTRA=${DP_XDP_EXTRA-,busy_budget=0}
@@ -69,19 +72,6 @@ dp_netns_up || fail "namespaces"
 dp_huge_up 512 || fail "hugepages"
 in_c sysctl -q -w net.ipv4.ip_local_port_range="10000 65000"
 in_c sysctl -q -w net.ipv4.tcp_tw_reuse=1
-
-# CLIENT_NAPI=threaded: the client's veth receives through a NAPI kernel
-# thread pinned to $CLIENT_CPU instead of in the softirq that a server's
-# transmit raises on the server's CPU. Without it every server pays, in
-# its own send()/sendto(), for the Linux client's TCP receive of what it
-# sent (as no NIC would make it pay); with it that work is the client's.
-# Same for all three servers.
-if [ "${CLIENT_NAPI:-}" = threaded ]; then
-    in_c ethtool -K "$IF_C" gro on >/dev/null || fail "GRO (NAPI) on $IF_C"
-    in_c sh -c "echo 1 > /sys/class/net/$IF_C/threaded" || fail "threaded NAPI on $IF_C"
-    for t in $(pgrep -x "napi/$IF_C-[0-9]*"); do taskset -pc "$CLIENT_CPU" "$t" >/dev/null; done
-    [ -n "$(pgrep -x "napi/$IF_C-[0-9]*")" ] || fail "no NAPI thread for $IF_C"
-fi
 
 # the downstream for (a) and (b): accepts everything, on the client's CPU
 # (not through in_s: a backgrounded function would give a subshell's PID)
@@ -111,9 +101,11 @@ cpu_used() {
 
 # measure LABEL KIND PID - both sizes against 198.18.0.2:25
 measure() {
-    local label=$1 kind=$2 pid=$3 size n c0 c1 t0 t1 lat p0 sc_pid
+    local label=$1 kind=$2 pid=$3 size n c0 c1 t0 t1 lat p0 sc_pid rep lines
     for size in 2048 102400; do
 	n=$N2K; [ "$size" = 102400 ] && n=$N100K
+	lines=
+	for rep in $(seq 1 "$REPEAT"); do
 	[ "$kind" = dp ] && p0="$(dp_stat rx_pkts) $(dp_stat tx_pkts) $(dp_stat loops)"
 	c0=$(server_cpu "$kind" "$pid"); t0=$(date +%s.%N)
 	if [ -n "${PERF_OUT:-}" ] && [ "$kind" = dp ] && [ "$size" = "${PERF_SIZE:-2048}" ]; then
@@ -135,8 +127,12 @@ measure() {
 	fi
 	[ "$kind" = dp ] && echo "$p0 $(dp_stat rx_pkts) $(dp_stat tx_pkts) $(dp_stat loops)" |
 	    awk -v l="$label" -v s="$size" -v n="$n" '{ printf "%s %d B: per message %.1f frames in, %.1f out, %.1f loops\n", l, s, ($4-$1)/n, ($5-$2)/n, ($6-$3)/n }' >&2
+	lines="$lines$label $size $n $t0 $t1 $(cpu_used "$c0" "$c1")
+"
+	sleep 0.5
+	done
 	lat=$(in_c taskset -c "$CLIENT_CPU" $PY "$HERE_B/smtp_lat.py" $SERVER_IP 25 "$size" "$LAT_N")
-	echo "$label $size $n $t0 $t1 $(cpu_used "$c0" "$c1") $lat"
+	printf '%s' "$lines" | sed "s/\$/ $lat/"
 	sleep 1
     done
 }
@@ -145,7 +141,7 @@ measure() {
 run_dp() {
     local extra=$DP_AFP_EXTRA deliv
     [ "$1" = af_xdp ] && extra=$DP_XDP_EXTRA
-    DP_PMD=$1 DP_IDLE_SLEEP_US=0 DP_VDEV_EXTRA=$extra dp_start 1 --lcores "$SERVER_CPU" \
+    DP_PMD=$1 DP_IDLE_SLEEP_US=${BENCH_IDLE_SLEEP_US:-0} DP_VDEV_EXTRA=$extra dp_start 1 --lcores "$SERVER_CPU" \
 	--max-conns 2048 --smtp-sessions 512 --msg-chunks 4096 --relay 127.0.0.1:10026 \
 	--rules "$RULES" --quarantine "$WORK/q" --log "$WORK/dp.log" \
 	--hostname mxgate-dp.example.net || fail "start mxgate-dp ($1)"
@@ -198,29 +194,40 @@ echo "raw: label size n t0 t1 cpu_s lcore_busy_s other_threads_s p50_ms p99_ms l
 cat "$WORK/raw"
 echo
 awk '
+    # med - median of the values v[1..k] (sorted in place)
+    function med(v, k,   i, j, t) {
+	for (i = 2; i <= k; i++)
+	    for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+	return (k % 2) ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
+    }
     {
-	n = $3; wall = $5 - $4; cpu = $6; kb = $2 / 1024
+	n = $3; wall = $5 - $4; cpu = $6
 	key = $1 " " $2
-	mps[key] = n / wall; mbs[key] = n * $2 / wall / 1e6
-	us[key] = cpu / n * 1e6; per[key] = cpu > 0 ? n / cpu : 0
-	rows[++nr] = sprintf("| %s | %d KB | %.0f | %.1f | %.2f | %.2f | %.0f | %.0f |",
-			     $1, kb, mps[key], mbs[key], $9, $10, us[key], per[key])
+	if (!(key in cnt)) { keys[++nk] = key; lbl[key] = $1; sz[key] = $2; p50[key] = $9; p99[key] = $10 }
+	k = ++cnt[key]
+	mps[key, k] = n / wall; mbs[key, k] = n * $2 / wall / 1e6; us[key, k] = cpu / n * 1e6
     }
     END {
-	print "| server | message | msg/s | MB/s | p50 ms | p99 ms | server CPU µs/msg | msgs per server CPU-s |"
-	print "|---|---|---:|---:|---:|---:|---:|---:|"
-	for (i = 1; i <= nr; i++) print rows[i]
+	print "| server | message | msg/s | MB/s | p50 ms | p99 ms | server CPU µs/msg | (lowest–highest) | msgs per server CPU-s |"
+	print "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+	for (i = 1; i <= nk; i++) {
+	    key = keys[i]; k = cnt[key]
+	    for (j = 1; j <= k; j++) { a[j] = mps[key, j]; b[j] = mbs[key, j]; c[j] = us[key, j] }
+	    m1 = med(a, k); m2 = med(b, k); m3 = med(c, k)
+	    per[key] = m3 > 0 ? 1e6 / m3 : 0
+	    printf "| %s | %d KB | %.0f | %.1f | %.2f | %.2f | %.0f | %.0f–%.0f | %.0f |\n",
+		   lbl[key], sz[key] / 1024, m1, m2, p50[key], p99[key], m3, c[1], c[k], per[key]
+	}
 	print ""
 	print "| message | mxgate-dp ÷ mxgate-filter (target ≥ 3) | mxgate-dp ÷ smtp-sink (target ≥ 2) |"
 	print "|---|---:|---:|"
-	split("2048 102400", sz, " ")
-	for (i = 1; i <= 2; i++) {
-	    split("mxgate-dp mxgate-dp-xdp", lb, " ")
+	split("2048 102400", szs, " ")
+	split("mxgate-dp mxgate-dp-xdp", lb, " ")
+	for (i = 1; i <= 2; i++)
 	    for (k = 1; k <= 2; k++) {
-		d = per[lb[k] " " sz[i]]; f = per["mxgate-filter " sz[i]]; s = per["smtp-sink " sz[i]]
+		d = per[lb[k] " " szs[i]]; f = per["mxgate-filter " szs[i]]; s = per["smtp-sink " szs[i]]
 		if (d > 0)
-		    printf "| %d KB%s | %.2f | %.2f |\n", sz[i] / 1024, (k == 2 ? " (af_xdp)" : ""),
+		    printf "| %d KB%s | %.2f | %.2f |\n", szs[i] / 1024, (k == 2 ? " (af_xdp)" : ""),
 			   (f > 0 ? d / f : 0), (s > 0 ? d / s : 0)
 	    }
-	}
     }' "$WORK/raw"
