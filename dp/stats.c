@@ -80,10 +80,6 @@ static const struct dpstats_field dpstats_fields[] = {
     SFS(refused_rate), SFS(refused_profiler), SFS(refused_dnsbl), SFS(refused_pregreet),
     SFS(rcpt_unknown), SFS(allowed), SFS(dnsbl_queries), SFS(held), SFS(events_lost),
     SFS(limits_full), SFS(refusals_unlogged),
-    SFS(syn_dropped), SFS(syn_reset), SFS(refused_block), SFS(refused_conns),
-    SFS(refused_rate), SFS(refused_profiler), SFS(refused_dnsbl), SFS(refused_pregreet),
-    SFS(rcpt_unknown), SFS(allowed), SFS(dnsbl_queries), SFS(held), SFS(events_lost),
-    SFS(limits_full),
     {0, 0},
 };
 
