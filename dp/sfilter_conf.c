@@ -2,7 +2,8 @@
  * sfilter_conf.c - the sender filter's configuration file, its replies,
  *	the valid-recipient set
  *
- *	See sfilter_int.h. The file is `key = value` lines, '#' comments;
+ *	See sfilter_int.h. The file is `key = value` lines, '#' comments
+ *	(on a line of their own, or after a value behind a blank);
  *	dnsbl_site, dnsbl_reply and profiler_rule may repeat. Every key and
  *	its default: docs/sender-filter.md.
  *
@@ -187,7 +188,14 @@ int sfconf_load(struct sfilter_conf *c, const char *path, char *err, size_t errl
 		}
 		*eq = 0;
 		k = trim(k);
-		v = trim(eq + 1);
+		v = eq + 1;
+		/* a comment after the value starts at a blank and '#' */
+		for (char *h = strchr(v, '#'); h; h = strchr(h + 1, '#'))
+			if (h > v && (h[-1] == ' ' || h[-1] == '\t')) {
+				*h = 0;
+				break;
+			}
+		v = trim(v);
 		if ((rc = conf_set(c, k, v)) < 0) {
 			snprintf(err, errlen, "%s:%u: %s '%.40s'", path, lineno,
 				 rc == -2 ? "unknown key" : "bad value for", rc == -2 ? k : v);

@@ -364,6 +364,20 @@ static void test_recipient_set_matches_address_or_domain(void **state)
 	unlink(p);
 }
 
+static void test_config_comment_after_value_is_dropped_but_hash_in_text_stays(void **state)
+{
+	struct sfilter_conf c;
+	char err[256];
+	const char *p = write_tmp("max_conns_per_addr = 3   # three\n"
+				  "dnsbl_site = bl.test\n"
+				  "dnsbl_reply = bl.test 550 5.7.1 see https://bl.test/#lookup\n");
+
+	assert_int_equal(sfconf_load(&c, p, err, sizeof(err)), 0);
+	assert_int_equal(c.max_conns, 3);
+	assert_string_equal(c.dnsbl.replies[0].text, "see https://bl.test/#lookup");
+	unlink(p);
+}
+
 static void test_config_error_names_file_line_and_key(void **state)
 {
 	struct sfilter_conf c;
@@ -396,6 +410,7 @@ int main(void)
 		cmocka_unit_test(test_profiler_unblock_is_visible_to_control_and_json),
 		cmocka_unit_test(test_profiler_rule_syntax),
 		cmocka_unit_test(test_recipient_set_matches_address_or_domain),
+		cmocka_unit_test(test_config_comment_after_value_is_dropped_but_hash_in_text_stays),
 		cmocka_unit_test(test_config_error_names_file_line_and_key),
 	};
 
