@@ -469,9 +469,13 @@ static int cmd_token(int argc, char **argv)
 {
 	char path[MGMT_PATH_MAX], token[2 * MGMT_TOKEN_BYTES + 1], err[512];
 
-	if (argc < 3 || strcmp(argv[1], "add") != 0) {
-		fprintf(stderr, "usage: mxgate token add NAME [--tokens FILE] [--state-dir D]\n");
-		return 2;
+	if (argc < 3 || strcmp(argv[1], "add") != 0 || argv[2][0] == '-') {
+		/* a name that looks like an option is a mistyped command
+		 * (`mxgate token add --help`), not a token to create */
+		fprintf(stderr, "usage: mxgate token add NAME [--tokens FILE] [--state-dir D]\n"
+			"  NAME: a word that does not begin with '-'\n");
+		return argc >= 3 && (strcmp(argv[2], "--help") == 0
+				     || strcmp(argv[2], "-h") == 0) ? 0 : 2;
 	}
 	if (argc > 4 && strcmp(argv[3], "--tokens") == 0)
 		snprintf(path, sizeof(path), "%s", argv[4]);
