@@ -12,6 +12,12 @@
  *	are matched to commands in the order they were sent, which is what
  *	makes PIPELINING safe (RFC 2920 section 3.1).
  *
+ *	A downstream that offers both PIPELINING and CHUNKING gets the whole
+ *	transaction in one write: MAIL, RCPT..., "BDAT n LAST" and the
+ *	message as it is (RFC 3030: no dot-stuffing, no end-of-data line), and
+ *	answers it in one read; DATA would cost a round trip for the 354,
+ *	and the body must not follow DATA before it (RFC 2920 section 3.1).
+ *
  *	A refusal is reported with the downstream's own code and text; a
  *	connection that breaks or times out before the reply to "." fails
  *	the message with a local 451 (relay.c), so that the client retries:
@@ -208,10 +214,33 @@ static void send_commands(struct relay_conn *c)
 		case CMD_DATA:
 			out_printf(c, "DATA\r\n");
 			break;
+		case CMD_BDAT:
+			/* the message follows the command line at once */
+			out_printf(c, "BDAT %zu LAST\r\n", c->bdat_len);
+			c->state = RC_BODY;
+			c->stage = RELAY_STAGE_DATA;
+			break;
 		}
 		c->nsent++;
 	}
 }
+
+/* bdat_length - the message's size as BDAT sends it: prepend, body, and
+ * the CRLF that ends an unterminated last line (as with DATA) */
+static size_t bdat_length(const struct relay_job *j)
+{
+	size_t i, n = j->prepend_len;
+	char last = j->prepend_len ? j->prepend[j->prepend_len - 1] : '\n';
+
+	for (i = 0; i < j->nbody; i++) {
+		n += j->body[i].iov_len;
+		if (j->body[i].iov_len)
+			last = ((const char *)j->body[i].iov_base)[j->body[i].iov_len - 1];
+	}
+	return last == '\n' ? n : n + 2;
+}
+
+static void send_body(struct relay_conn *c);
 
 /* relay_txn_start - begin the job's transaction on an idle connection */
 void relay_txn_start(struct relay_conn *c)
@@ -234,7 +263,10 @@ void relay_txn_start(struct relay_conn *c)
 		c->cmds[c->ncmds++] = CMD_RCPT;
 		j->rcpt_code[i] = 0;
 	}
-	c->cmds[c->ncmds++] = CMD_DATA;
+	c->bdat = c->caps.pipelining && c->caps.chunking;
+	if (c->bdat)
+		c->bdat_len = bdat_length(j);
+	c->cmds[c->ncmds++] = c->bdat ? CMD_BDAT : CMD_DATA;
 	c->state = RC_TXN;
 	c->stage = c->cmds[0] == CMD_XFORWARD ? RELAY_STAGE_XFORWARD
 		   : RELAY_STAGE_MAIL;
@@ -243,7 +275,9 @@ void relay_txn_start(struct relay_conn *c)
 	c->at_line_start = 1;
 	c->last_byte = '\n';
 	send_commands(c);
-	if (flush(c) == 0)
+	if (c->state == RC_BODY)
+		send_body(c);
+	if (c->fd >= 0 && flush(c) == 0)
 		relay_conn_want(c);
 }
 
@@ -348,6 +382,8 @@ static void txn_reply(struct relay_conn *c)
 		}
 		fail_txn(c, code, text);
 		return;
+	case CMD_BDAT:		/* bdat_reply() takes that one */
+		break;
 	}
 	/* Without PIPELINING nothing more was sent: stop at a refusal that
 	 * ends the transaction. With it, the remaining replies still come. */
@@ -365,6 +401,8 @@ static void ehlo_keyword(struct relay_conn *c, const char *kw)
 
 	if (strncasecmp(kw, "PIPELINING", 10) == 0)
 		caps->pipelining = 1;
+	else if (strncasecmp(kw, "CHUNKING", 8) == 0)
+		caps->chunking = 1;
 	else if (strncasecmp(kw, "SIZE", 4) == 0)
 		caps->size = 1;
 	else if (strncasecmp(kw, "8BITMIME", 8) == 0)
@@ -388,12 +426,50 @@ static void ehlo_keyword(struct relay_conn *c, const char *kw)
 	}
 }
 
+/* bdat_reply - a reply of a BDAT transaction; the last one (BDAT's) is
+ * the outcome, like the reply to "." */
+static void bdat_reply(struct relay_conn *c)
+{
+	const char *text = NULL;
+	int code;
+
+	if (c->cmds[c->nreplied] != CMD_BDAT) {
+		txn_reply(c);
+		return;
+	}
+	c->nreplied++;
+	code = txn_refused(c, &text);
+	c->stage = code ? RELAY_STAGE_DATA : RELAY_STAGE_DOT;
+	if (code == 0) {
+		code = c->reply_code;
+		text = c->reply_text;
+	}
+	if (c->state == RC_BODY) {
+		/* answered before the chunk was all sent: out of step */
+		relay_job_finish(c, code / 100 == 2 ? 451 : code,
+				 code / 100 == 2 ? "4.4.2 downstream answered BDAT early"
+				 : text, code / 100 == 2);
+		relay_conn_close(c, "answered BDAT before its data");
+		return;
+	}
+	if (code / 100 == 2) {
+		relay_job_finish(c, code, text, 0);
+		go_idle(c);
+		return;
+	}
+	fail_txn(c, code, text);
+}
+
 /* reply_done - a complete reply arrived: advance the state machine */
 static void reply_done(struct relay_conn *c)
 {
 	char text[RELAY_REPLY_MAX + 64];
 
 	c->deadline = c->pool->now_ms + c->pool->cfg.cmd_timeout_ms;
+	if (c->bdat && (c->state == RC_BODY || c->state == RC_DOT)) {
+		bdat_reply(c);
+		return;
+	}
 	switch (c->state) {
 	case RC_GREETING:
 		if (c->reply_code != 220) {
@@ -568,11 +644,57 @@ int relay_body_fill(struct relay_conn *c)
 	}
 }
 
+/* body_fill_raw - append the message as it is (BDAT), ending an
+ * unterminated last line; returns 1 once all of it is in the buffer */
+static int body_fill_raw(struct relay_conn *c)
+{
+	struct relay_job *j = c->job;
+
+	for (;;) {
+		const char *src;
+		size_t avail;
+
+		if (c->prepend_off < j->prepend_len) {
+			src = j->prepend + c->prepend_off;
+			avail = j->prepend_len - c->prepend_off;
+		} else if (c->body_iov < j->nbody) {
+			const struct iovec *v = &j->body[c->body_iov];
+
+			if (c->body_off == v->iov_len) {
+				c->body_iov++;
+				c->body_off = 0;
+				continue;
+			}
+			src = (const char *)v->iov_base + c->body_off;
+			avail = v->iov_len - c->body_off;
+		} else {
+			if (c->last_byte == '\n')
+				return 1;
+			if (out_room(c) < 2)
+				return 0;
+			out_printf(c, "\r\n");
+			c->last_byte = '\n';
+			return 1;
+		}
+		if (avail > out_room(c))
+			avail = out_room(c);
+		if (avail == 0)
+			return 0;
+		memcpy(c->out + c->out_len, src, avail);
+		c->out_len += avail;
+		c->last_byte = src[avail - 1];
+		if (c->prepend_off < j->prepend_len)
+			c->prepend_off += avail;
+		else
+			c->body_off += avail;
+	}
+}
+
 /* send_body - push the message while the socket takes it */
 static void send_body(struct relay_conn *c)
 {
 	for (;;) {
-		int done = relay_body_fill(c);
+		int done = c->bdat ? body_fill_raw(c) : relay_body_fill(c);
 
 		if (flush(c) < 0)
 			return;
@@ -621,10 +743,10 @@ void relay_conn_io(struct relay_conn *c, uint32_t events)
 		relay_conn_close(c, "connection lost");
 		return;
 	}
+	if (c->state == RC_TXN)
+		send_commands(c);	/* may end with BDAT: RC_BODY */
 	if (c->state == RC_BODY)
 		send_body(c);
-	else if (c->state == RC_TXN)
-		send_commands(c);
 	if (c->fd >= 0 && flush(c) == 0)
 		relay_conn_want(c);
 }

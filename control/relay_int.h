@@ -27,10 +27,10 @@ enum relay_conn_state {
 };
 
 /* Commands of one transaction, in the order their replies arrive. */
-enum relay_cmd { CMD_XFORWARD, CMD_MAIL, CMD_RCPT, CMD_DATA };
+enum relay_cmd { CMD_XFORWARD, CMD_MAIL, CMD_RCPT, CMD_DATA, CMD_BDAT };
 
 struct relay_caps {
-	unsigned pipelining:1, size:1, eightbit:1, smtputf8:1, dsn:1;
+	unsigned pipelining:1, size:1, eightbit:1, smtputf8:1, dsn:1, chunking:1;
 	unsigned xf_addr:1, xf_name:1, xf_port:1, xf_helo:1, xf_proto:1,
 		 xf_source:1;
 };
@@ -71,6 +71,8 @@ struct relay_conn {
 	int rcpt_fail_code;		/* first recipient refusal */
 	char rcpt_fail_text[RELAY_REPLY_MAX];
 	int abandon;			/* 354 for a refused transaction */
+	int bdat;			/* body as "BDAT n LAST" (RFC 3030) */
+	size_t bdat_len;		/* n: the message as sent, CRLF added */
 	/* body progress: prepend, then body iovecs, with dot-stuffing */
 	size_t body_iov, body_off, prepend_off;
 	int at_line_start;

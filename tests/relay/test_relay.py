@@ -194,6 +194,164 @@ def test_many_messages_reuse_connections():
         sink.stop()
 
 
+class ChunkSink:
+    """A minimal ESMTP server offering PIPELINING and CHUNKING (smtp-sink
+    offers no CHUNKING): records each transaction's verb (DATA or BDAT),
+    BDAT arguments and raw message bytes; refuse_rcpt answers RCPT 550.
+    Replies to pipelined commands leave together, as Postfix's do."""
+
+    def __init__(self, refuse_rcpt=False):
+        import socket
+        import threading
+        self.refuse_rcpt = refuse_rcpt
+        self.txns = []
+        self.srv = socket.socket()
+        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(8)
+        self.port = self.srv.getsockname()[1]
+        self.stopping = False
+        threading.Thread(target=self.accept_loop, daemon=True).start()
+
+    def accept_loop(self):
+        import threading
+        while not self.stopping:
+            try:
+                conn, _ = self.srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.session, args=(conn,), daemon=True).start()
+
+    def session(self, conn):
+        buf = b""
+        out = []
+        rcpts = 0
+
+        def reply(text):
+            out.append(text)
+
+        def more():
+            # like Postfix's smtpd: replies wait while pipelined input is
+            # pending and leave together before the server blocks
+            nonlocal buf
+            if out:
+                conn.sendall(b"".join(out))
+                out.clear()
+            data = conn.recv(65536)
+            if not data:
+                raise EOFError
+            buf += data
+
+        def line():
+            nonlocal buf
+            while b"\r\n" not in buf:
+                more()
+            ln, buf = buf.split(b"\r\n", 1)
+            return ln
+
+        def take(n):
+            nonlocal buf
+            while len(buf) < n:
+                more()
+            out, buf = buf[:n], buf[n:]
+            return out
+
+        try:
+            reply(b"220 chunk-sink ESMTP\r\n")
+            while True:
+                cmd = line()
+                verb = cmd.split(b" ", 1)[0].upper()
+                if verb == b"EHLO":
+                    reply(b"250-chunk-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n"
+                                 b"250 CHUNKING\r\n")
+                elif verb == b"MAIL":
+                    rcpts = 0
+                    reply(b"250 2.1.0 Ok\r\n")
+                elif verb == b"RCPT":
+                    if self.refuse_rcpt:
+                        reply(b"550 5.1.1 no such user\r\n")
+                    else:
+                        rcpts += 1
+                        reply(b"250 2.1.5 Ok\r\n")
+                elif verb == b"BDAT":
+                    args = cmd.split()
+                    data = take(int(args[1]))
+                    self.txns.append(("BDAT", cmd.decode(), data))
+                    if rcpts == 0:
+                        reply(b"554 5.5.1 no valid recipients\r\n")
+                    else:
+                        reply(b"250 2.0.0 Ok: queued\r\n")
+                elif verb == b"DATA":
+                    self.txns.append(("DATA", cmd.decode(), b""))
+                    reply(b"503 5.5.1 this sink wants BDAT\r\n")
+                elif verb == b"RSET":
+                    reply(b"250 2.0.0 Ok\r\n")
+                elif verb == b"QUIT":
+                    conn.sendall(b"".join(out) + b"221 2.0.0 Bye\r\n")
+                    break
+                else:
+                    reply(b"250 Ok\r\n")
+        except (EOFError, OSError):
+            pass
+        conn.close()
+
+    def stop(self):
+        self.stopping = True
+        self.srv.close()
+
+
+def test_chunking_sends_bdat_with_the_message_as_is():
+    sink = ChunkSink()
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            f = message_file(d, "m.eml", MSG)
+            rc, res = relay(sink.port, [f], rcpts=("bob@example.net", "carol@example.net"))
+        if rc != 0 or res[0]["code"] != 250 or res[0]["rcpt_codes"] != [250, 250]:
+            fail(f"not delivered: {res}")
+        if len(sink.txns) != 1 or sink.txns[0][0] != "BDAT":
+            fail(f"want one BDAT transaction, got {sink.txns}")
+        verb, cmd, data = sink.txns[0]
+        if cmd != f"BDAT {len(data)} LAST":
+            fail(f"BDAT line {cmd!r} for {len(data)} bytes")
+        # no dot-stuffing, no end-of-data line; the last line gets its CRLF
+        if not data.endswith(MSG + b"\r\n"):
+            fail(f"message changed in transit: {data[-120:]!r}")
+    finally:
+        sink.stop()
+
+
+def test_chunking_refused_recipients_pass_the_downstream_reply():
+    sink = ChunkSink(refuse_rcpt=True)
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            f = message_file(d, "m.eml", MSG)
+            rc, res = relay(sink.port, [f, f], rcpts=("a@example.net",), conns=1)
+        for r in res:
+            if r["code"] != 550 or r["local"] or r["rcpt_codes"] != [550]:
+                fail(f"want the downstream's 550 for the recipient, got {r}")
+    finally:
+        sink.stop()
+
+
+def test_chunking_many_messages_on_one_connection():
+    # up to ~280 KB each: bodies larger than the output buffer (RELAY_OUT_MAX)
+    sink = ChunkSink()
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            files = [message_file(d, f"m{i}.eml", MSG + f"\r\nmessage {i}".encode() * (i * 400))
+                     for i in range(60)]
+            rc, res = relay(sink.port, files, conns=1)
+        if rc != 0 or any(r["code"] != 250 for r in res):
+            fail(f"not every message delivered: {[r for r in res if r['code'] != 250][:2]}")
+        if len(sink.txns) != 60 or any(t[0] != "BDAT" for t in sink.txns):
+            fail(f"{len(sink.txns)} transactions, want 60 BDAT")
+        for verb, cmd, data in sink.txns:
+            if int(cmd.split()[1]) != len(data):
+                fail(f"{cmd} carried {len(data)} bytes")
+    finally:
+        sink.stop()
+
+
 TESTS = {n[5:]: f for n, f in globals().items() if n.startswith("test_")}
 if NAME not in TESTS:
     fail(f"unknown test {NAME}; known: {', '.join(TESTS)}")
