@@ -10,7 +10,9 @@
  *	sent all at once when the downstream offers PIPELINING (RFC 2920:
  *	DATA ends the group) and one at a time otherwise; the replies are
  *	matched to the commands in order. The body follows a 354 and is
- *	dot-stuffed on the way out (relay_body.c).
+ *	dot-stuffed on the way out (relay_body_fill); to a downstream that
+ *	also offers CHUNKING the commands end with "BDAT n LAST" and the
+ *	message follows in the same write, as it is (relay_conn.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
