@@ -10,6 +10,10 @@
  *	per worker lcore (RSS on the TCP 4-tuple with a symmetric key when the
  *	device offers it); one TCP stack per worker; then every lcore, the
  *	main one included, runs dp_lcore_main() until SIGINT or SIGTERM.
+ *	While the main lcore starts the control plane (store, relay, rules,
+ *	management port, a private PostgreSQL) it runs on the control-thread
+ *	cores, so that every thread and process it makes inherits those and
+ *	not the main lcore's core (docs/dp.md, Threads).
  *	Then each lcore drains its SMTP sessions (smtpdp_drain: 421 4.3.2,
  *	replies for messages already with control, at most
  *	SMTPDP_SHUTDOWN_WAIT_MS), the control thread stops, the port closes.
@@ -26,6 +30,8 @@
  *	DPDK error; the exit status is 1. Later errors are counters.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +49,7 @@
 
 #include "config.h"
 #include "ctlplane.h"
+#include "profiler.h"
 #include "rulesmgr.h"
 #include "dp.h"
 #include "smtp_app.h"
@@ -117,6 +124,37 @@ static void dp_relay_state(void *ctx, struct ctlplane_relay_state *out)
     out->in_flight = handed > answered ? handed - answered : 0;
 }
 
+/* dp_blocks_json - ctlplane hook: the IP Profiler's blocks */
+static int dp_blocks_json(void *ctx, char **json)
+{
+    (void) ctx;			/* the hooks' ctx is the config */
+    return (profiler_blocks_json(sfilter_profiler(smtpctl_sfilter(dp_smtp)), json));
+}
+
+/* dp_unblock - ctlplane hook: DELETE /api/v1/blocks/ADDR */
+static int dp_unblock(void *ctx, uint32_t addr)
+{
+    (void) ctx;
+    return (profiler_unblock(sfilter_profiler(smtpctl_sfilter(dp_smtp)), addr));
+}
+
+/* dp_tls_reload - ctlplane hook: POST /api/v1/tls/reload */
+static int dp_tls_reload(void *ctx, unsigned *generation, char *err, size_t errlen)
+{
+    struct tls_server *ts = smtpctl_tls(dp_smtp);
+
+    (void) ctx;
+    if (tls_reload(ts, err, errlen) < 0) {
+	printf("mxgate-dp: TLS reload (API) refused, keeping the old certificate: %s\n", err);
+	fflush(stdout);
+	return (-1);
+    }
+    *generation = tls_generation(ts);
+    printf("mxgate-dp: TLS reloaded (API, generation %u)\n", *generation);
+    fflush(stdout);
+    return (0);
+}
+
 /* dp_ctlplane - store, rules manager and management port, as configured */
 static struct ctlplane *dp_ctlplane(const struct dpconf *cf, unsigned nworkers,
 				    struct smtpctl *smtp)
@@ -162,9 +200,56 @@ static struct ctlplane *dp_ctlplane(const struct dpconf *cf, unsigned nworkers,
     hooks.ctx = (void *) cf;
     hooks.core_stats = dp_core_stats;
     hooks.relay_state = dp_relay_state;
+    if (smtp && sfilter_profiler(smtpctl_sfilter(smtp))) {
+	hooks.blocks_json = dp_blocks_json;
+	hooks.unblock = dp_unblock;
+    }
+    if (smtp && smtpctl_tls(smtp))
+	hooks.tls_reload = dp_tls_reload;
     if ((cp = ctlplane_start(&cc, &hooks, err, sizeof(err))) == NULL)
 	rte_exit(EXIT_FAILURE, "start the control plane: %s\n", err);
     return (cp);
+}
+
+/* dp_ctl_probe - rte_ctrl_thread_create body: note the cores it was given */
+static void *dp_ctl_probe(void *arg)
+{
+    rte_cpuset_t *set = arg;
+
+    if (pthread_getaffinity_np(pthread_self(), sizeof(*set), set) != 0)
+	CPU_ZERO(set);
+    return (NULL);
+}
+
+/* dp_ctl_cpuset - the cores DPDK gives its control threads */
+static void dp_ctl_cpuset(rte_cpuset_t *set)
+{
+    pthread_t tid;
+    int     ret;
+
+    /*
+     * EAL keeps the set (the cores no lcore uses, or the main lcore's when
+     * none is free) to itself; a control thread of its own reports it, so
+     * that our threads and DPDK's always agree.
+     */
+    CPU_ZERO(set);
+    if ((ret = rte_ctrl_thread_create(&tid, "mxgate-cpus", NULL, dp_ctl_probe, set)) != 0)
+	rte_exit(EXIT_FAILURE, "create a control thread to learn the control cores: %s\n",
+		 strerror(ret < 0 ? -ret : ret));
+    if ((ret = pthread_join(tid, NULL)) != 0)
+	rte_exit(EXIT_FAILURE, "join the control-core probe thread: %s\n", strerror(ret));
+    if (CPU_COUNT(set) == 0)
+	rte_exit(EXIT_FAILURE, "the control threads' CPU affinity is unknown or empty\n");
+}
+
+/* dp_main_affinity - move the main lcore's thread to a set of cores */
+static void dp_main_affinity(const rte_cpuset_t *set, const char *what)
+{
+    int     ret;
+
+    if ((ret = pthread_setaffinity_np(pthread_self(), sizeof(*set), set)) != 0)
+	rte_exit(EXIT_FAILURE, "set the main lcore thread's CPU affinity to %s: %s\n",
+		 what, strerror(ret));
 }
 
 /* dp_signal - ask every lcore to leave its loop */
@@ -326,6 +411,7 @@ int     main(int argc, char **argv)
     unsigned data_room;
     struct smtpctl *smtp = 0;
     struct ctlplane *cp = 0;
+    rte_cpuset_t ctl_cpus, main_cpus;
     int     ret;
 
     dpconf_defaults(&cf);
@@ -343,6 +429,16 @@ int     main(int argc, char **argv)
 	dpconf_free_args(eal_argv);
 	return (ret);
     }
+    /*
+     * Threads made with pthread_create() and processes forked from here
+     * inherit this thread's affinity, the main lcore's core: the store's
+     * writer and listener, the management port, the rule follower and a
+     * private PostgreSQL would all compete with its polling loop. Until the
+     * lcores start, this thread runs on the control cores instead.
+     */
+    main_cpus = rte_lcore_cpuset(rte_get_main_lcore());
+    dp_ctl_cpuset(&ctl_cpus);
+    dp_main_affinity(&ctl_cpus, "the control cores");
     nworkers = rte_lcore_count();
     if (nworkers > DP_MAX_WORKERS)
 	rte_exit(EXIT_FAILURE, "%u lcores, at most %d workers\n", nworkers, DP_MAX_WORKERS);
@@ -432,6 +528,7 @@ int     main(int argc, char **argv)
 	rulesmgr_attach_store(smtpctl_rulesmgr(smtp), smtpctl_store(smtp));
     }
 
+    dp_main_affinity(&main_cpus, "the main lcore's");
     i = 1;
     RTE_LCORE_FOREACH_WORKER(lcore) {
 	if ((ret = rte_eal_remote_launch(dp_lcore_main, &lcs[i], lcore)) != 0)
