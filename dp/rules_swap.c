@@ -111,6 +111,12 @@ static int rules_swap_gens(struct rules_swap *sw, struct ruleset *next,
 	return 0;
 }
 
+/* rules_swap_stopping - the daemon's stop flag; a signal handler sets it */
+static int rules_swap_stopping(const struct rules_swap *sw)
+{
+	return __atomic_load_n(sw->cfg.stop, __ATOMIC_RELAXED);
+}
+
 /* rules_swap_drained - collect handed-back generations; how many left */
 static unsigned rules_swap_drained(struct rules_swap *sw)
 {
@@ -158,14 +164,14 @@ static int rules_swap_hook(void *ctx, struct ruleset *next,
 		sw->cfg.published(sw->cfg.ctx, sw->cfg.stop);
 	} else {
 		/* threads: every one has taken it (its generation counter) */
-		for (i = 0; i < sw->cfg.nworkers && !*sw->cfg.stop; i++)
+		for (i = 0; i < sw->cfg.nworkers && !rules_swap_stopping(sw); i++)
 			while (atomic_load_explicit(&sw->slots[i].taken,
 						    memory_order_acquire) < sw->gen
-			       && !*sw->cfg.stop)
+			       && !rules_swap_stopping(sw))
 				usleep(RULES_SWAP_WAIT_US);
 	}
 	t2 = mono_ms();
-	while ((left = rules_swap_drained(sw)) > 0 && !*sw->cfg.stop)
+	while ((left = rules_swap_drained(sw)) > 0 && !rules_swap_stopping(sw))
 		usleep(RULES_SWAP_WAIT_US);
 	t3 = mono_ms();
 	sw->last.prepare_ms = t1 - t0;

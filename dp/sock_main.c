@@ -43,8 +43,8 @@ static void on_signal(int sig)
 {
 	if (sig == SIGHUP)
 		sock_tls_reload_requested = 1;
-	else
-		stop_flag = 1;
+	else	/* atomic: worker threads read it while this runs on another */
+		__atomic_store_n(&stop_flag, 1, __ATOMIC_RELAXED);
 }
 
 /* usage - what every option does, with its default */
@@ -488,6 +488,7 @@ int main(int argc, char **argv)
 	if (filter_ctlplane(&ccfg, &cfg, rules_dir, rs, qdir, hostname, rules_opts.state_dir) < 0
 	    || (cp = ctlplane_start(&ccfg, &filter_hooks, cp_err, sizeof(cp_err))) == NULL) {
 		fprintf(stderr, "mxgate-filter: control plane: %s\n", cp_err);
+		free(cfg.stats);
 		return 2;
 	}
 	ctlplane_set_rules(cp, rules_sock_manager(cfg.rules_swap));

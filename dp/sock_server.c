@@ -420,7 +420,8 @@ static void *worker_main(void *arg)
 	struct sock_worker *w = arg;
 	uint64_t next_tick = 0, end;
 
-	while (!*w->stop)
+	/* atomic: a signal handler on another thread sets it (TSan) */
+	while (!__atomic_load_n(w->stop, __ATOMIC_RELAXED))
 		worker_events(w, &next_tick);
 	/* No more clients (closing resets those still in the backlog);
 	 * messages already in delivery get their answer. */
@@ -519,7 +520,7 @@ int sock_run(const struct sock_config *cfg, volatile int *stop)
 	for (i = 0; i < n; i++) {
 		if (pthread_create(&tids[i], NULL, worker_main, &ws[i]) != 0) {
 			fprintf(cfg->log_diag, "mxgate-filter: cannot start thread %u\n", i);
-			*stop = 1;
+			__atomic_store_n(stop, 1, __ATOMIC_RELAXED);
 			rc = -1;
 			break;
 		}
