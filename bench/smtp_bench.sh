@@ -153,9 +153,8 @@ run_dp() {
     in_c ip neigh flush dev "$IF_C"
 }
 
-B=
-C=
 : > "$WORK/raw_dp"
+: > "$WORK/raw_k"
 case " $SERVERS " in *" dp "*)
     for pmd in $DP_PMDS; do
 	label=mxgate-dp; [ "$pmd" = af_xdp ] && label=mxgate-dp-xdp
@@ -173,9 +172,14 @@ case " $SERVERS " in *" filter "*)
 	-t 1 -c 2048 -q "$WORK/q" -L "$WORK/filter.log" -H mxgate-filter.example.net \
 	>/dev/null 2>"$WORK/filter.err" &
     SRV_PID=$!
-    sleep 1
-    kill -0 $SRV_PID 2>/dev/null || { cat "$WORK/filter.err"; fail "start mxgate-filter"; }
-    B=$(measure mxgate-filter proc "$SRV_PID")
+    # compiling the rules takes seconds on a loaded machine
+    for _ in $(seq 1 300); do
+	grep -q "listening on" "$WORK/filter.err" 2>/dev/null && break
+	kill -0 $SRV_PID 2>/dev/null || break
+	sleep 0.1
+    done
+    grep -q "listening on" "$WORK/filter.err" || { cat "$WORK/filter.err"; fail "start mxgate-filter"; }
+    measure mxgate-filter proc "$SRV_PID" >> "$WORK/raw_k"
     kill -TERM $SRV_PID; wait $SRV_PID 2>/dev/null; SRV_PID=
     relayed=$(grep -c '"action":"pass"' "$WORK/filter.log")
     [ "$relayed" -ge $((N2K + N100K)) ] || fail "mxgate-filter passed $relayed of $((N2K + N100K))"
@@ -185,11 +189,11 @@ case " $SERVERS " in *" sink "*)
     ip netns exec "$NS_S" taskset -c "$SERVER_CPU" smtp-sink -u nobody $SERVER_IP:25 1024 >/dev/null 2>&1 &
     SRV_PID=$!
     sleep 0.5
-    C=$(measure smtp-sink proc "$SRV_PID")
+    measure smtp-sink proc "$SRV_PID" >> "$WORK/raw_k"
     kill $SRV_PID; wait $SRV_PID 2>/dev/null; SRV_PID=
 esac
 
-{ cat "$WORK/raw_dp"; printf '%s\n%s\n' "$B" "$C"; } | grep -v '^$' > "$WORK/raw"
+cat "$WORK/raw_dp" "$WORK/raw_k" > "$WORK/raw"
 echo "raw: label size n t0 t1 cpu_s lcore_busy_s other_threads_s p50_ms p99_ms lat_failures"
 cat "$WORK/raw"
 echo
