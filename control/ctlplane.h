@@ -30,6 +30,16 @@
  *			freed by the caller once no worker uses it.
  *	relay_state	the downstream: address, whether the last attempt
  *			reached it, messages waiting.
+ *	blocks_json	the IP Profiler's blocks in force as a malloc'd JSON
+ *			array (profiler_blocks_json); -1 on failure. Set
+ *			only when the sender filter has a profiler.
+ *	unblock		remove addr's block (IPv4, host order) from the
+ *			profiler: 1 removed, 0 none (profiler_unblock).
+ *	tls_reload	read the STARTTLS certificate and key again
+ *			(tls_reload): 0 and the new generation, or -1 and
+ *			the refusal in err (the running pair stays). Set
+ *			only when STARTTLS is configured.
+ *	All three run on the management thread.
  *
  *	ctlplane_store() gives the store to delivery (quarantine, message
  *	log); NULL when none is configured or it failed to open.
@@ -111,6 +121,10 @@ struct ctlplane_hooks {
 	int     (*rules_swap)(void *ctx, struct ruleset *next,
 			      struct ruleset **old);
 	void    (*relay_state)(void *ctx, struct ctlplane_relay_state *out);
+	int     (*blocks_json)(void *ctx, char **json);
+	int     (*unblock)(void *ctx, uint32_t addr);
+	int     (*tls_reload)(void *ctx, unsigned *generation, char *err,
+			      size_t errlen);
 };
 
 struct ctlplane_config {

@@ -18,6 +18,7 @@
  *	int mgmt_api(struct ctlplane *cp, const struct http_request *r,
  *			const char *actor, struct mgmt_reply *out); (mgmt_api.c)
  *	int mgmt_quarantine(...);				(mgmt_quar.c)
+ *	int mgmt_blocks(...), mgmt_tls_reload(...);		(mgmt_blocks.c)
  *	int mgmt_metrics(...), mgmt_stats(...);			(mgmt_metrics.c)
  *	int mgmt_probe_downstream(struct ctlplane *cp);		(mgmt_probe.c)
  *
@@ -144,6 +145,12 @@ int mgmt_query_filters(const struct http_request *r, struct pgstore_query *q,
 /* mgmt_quar.c: /api/v1/quarantine[/QID[/release]] */
 int mgmt_quarantine(struct ctlplane *cp, const struct http_request *r,
 		    const char *rest, const char *actor, struct mgmt_reply *out);
+
+/* mgmt_blocks.c: /api/v1/blocks[/ADDR], /api/v1/tls/reload */
+int mgmt_blocks(struct ctlplane *cp, const struct http_request *r,
+		const char *rest, const char *actor, struct mgmt_reply *out);
+int mgmt_tls_reload(struct ctlplane *cp, const struct http_request *r,
+		    const char *actor, struct mgmt_reply *out);
 
 /* mgmt_probe.c: the downstream's 220, cached */
 int mgmt_probe_downstream(struct ctlplane *cp);

@@ -449,5 +449,9 @@ int mgmt_api(struct ctlplane *cp, const struct http_request *r,
 		return method_is(r, "POST", out) ? post_fetch(cp, r, actor, out) : 0;
 	if (strcmp(p, "quarantine") == 0 || strncmp(p, "quarantine/", 11) == 0)
 		return mgmt_quarantine(cp, r, p + 10, actor, out);
+	if (strcmp(p, "blocks") == 0 || strncmp(p, "blocks/", 7) == 0)
+		return mgmt_blocks(cp, r, p + 6, actor, out);
+	if (strcmp(p, "tls/reload") == 0)
+		return mgmt_tls_reload(cp, r, actor, out);
 	return mgmt_error(out, 404, "no such path: %s", path);
 }

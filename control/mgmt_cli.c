@@ -1,5 +1,5 @@
 /*
- * mgmt_cli.c - `mxgate status | messages | quarantine | token`
+ * mgmt_cli.c - `mxgate status | messages | quarantine | blocks | tls | token`
  *
  *	int mgmt_cli(int argc, char **argv);
  *	int mgmt_cli_connect(int *argc, char ***argv, struct mgmt_client *c,
@@ -7,7 +7,7 @@
  *
  * DESCRIPTION
  *	The command-line side of the management API: argv[0] is the command
- *	(status, messages, quarantine, token). Connection options, common to
+ *	(status, messages, quarantine, blocks, tls, token). Connection options, common to
  *	every command (mgmt_cli_connect() takes them out of argv, so `mxgate
  *	rules` can use it too):
  *
@@ -61,6 +61,9 @@ static void cli_usage(FILE *fp)
 "       mxgate quarantine show QID [--raw]\n"
 "       mxgate quarantine release QID\n"
 "       mxgate quarantine delete QID\n"
+"       mxgate blocks [list] [--json]\n"
+"       mxgate blocks remove ADDR\n"
+"       mxgate tls reload\n"
 "       mxgate token add NAME [--tokens FILE]\n"
 "\n"
 "Connection options (any command that talks to the gateway):\n"
@@ -464,6 +467,85 @@ static int cmd_quarantine(const struct mgmt_client *c, int argc, char **argv,
 	return 2;
 }
 
+/* block_row - one line of the blocks table */
+static int block_row(void *ctx, const char *item, size_t n)
+{
+	char a[64], rule[256], perm[16], rem[32], hits[32];
+
+	(void)ctx;
+	field(item, n, "permanent", perm, sizeof(perm));
+	field(item, n, "remaining_s", rem, sizeof(rem));
+	printf("%-16s %-5s %10s %6s  %s\n", field(item, n, "addr", a, sizeof(a)),
+	       strcmp(perm, "true") == 0 ? "perm" : "temp",
+	       strcmp(perm, "true") == 0 ? "-" : rem,
+	       field(item, n, "hits", hits, sizeof(hits)),
+	       field(item, n, "rule", rule, sizeof(rule)));
+	return 0;
+}
+
+/* cmd_blocks - `mxgate blocks [list]`, `mxgate blocks remove ADDR` */
+static int cmd_blocks(const struct mgmt_client *c, int argc, char **argv, int json)
+{
+	char path[CLI_QUERY_MAX];
+	struct mgmt_response r;
+	const char *sub = argc > 1 ? argv[1] : "list";
+	int rc;
+
+	if (strcmp(sub, "list") == 0) {
+		if ((rc = call(c, "GET", "/api/v1/blocks", NULL, &r)) != 0)
+			return rc;
+		if (json) {
+			print_json(&r);
+		} else {
+			printf("%-16s %-5s %10s %6s  %s\n", "ADDRESS", "KIND", "LEFT_S",
+			       "HITS", "RULE");
+			if (mgmt_json_each(r.body, r.len, block_row, NULL) < 0)
+				print_json(&r);
+		}
+		mgmt_response_free(&r);
+		return 0;
+	}
+	if (strcmp(sub, "remove") == 0) {
+		if (argc < 3 || strspn(argv[2], "0123456789.") != strlen(argv[2])) {
+			fprintf(stderr, "mxgate blocks remove: give an IPv4 address\n");
+			return 2;
+		}
+		snprintf(path, sizeof(path), "/api/v1/blocks/%s", argv[2]);
+		if ((rc = call(c, "DELETE", path, NULL, &r)) != 0)
+			return rc;
+		if (json)
+			print_json(&r);
+		else
+			printf("removed the block of %s\n", argv[2]);
+		mgmt_response_free(&r);
+		return 0;
+	}
+	fprintf(stderr, "mxgate blocks: unknown '%s' (list, remove ADDR)\n", sub);
+	return 2;
+}
+
+/* cmd_tls - `mxgate tls reload` */
+static int cmd_tls(const struct mgmt_client *c, int argc, char **argv, int json)
+{
+	char gen[32];
+	struct mgmt_response r;
+	int rc;
+
+	if (argc < 2 || strcmp(argv[1], "reload") != 0) {
+		fprintf(stderr, "usage: mxgate tls reload\n");
+		return 2;
+	}
+	if ((rc = call(c, "POST", "/api/v1/tls/reload", "{}", &r)) != 0)
+		return rc;
+	if (json)
+		print_json(&r);
+	else
+		printf("TLS certificate and key reloaded (generation %s)\n",
+		       field(r.body, r.len, "generation", gen, sizeof(gen)));
+	mgmt_response_free(&r);
+	return 0;
+}
+
 /* cmd_token - `mxgate token add NAME [--tokens FILE]` */
 static int cmd_token(int argc, char **argv)
 {
@@ -515,6 +597,10 @@ int mgmt_cli(int argc, char **argv)
 		return cmd_messages(&c, argc, argv, json);
 	if (strcmp(argv[0], "quarantine") == 0)
 		return cmd_quarantine(&c, argc, argv, json);
+	if (strcmp(argv[0], "blocks") == 0)
+		return cmd_blocks(&c, argc, argv, json);
+	if (strcmp(argv[0], "tls") == 0)
+		return cmd_tls(&c, argc, argv, json);
 	cli_usage(stderr);
 	return 2;
 }

@@ -73,6 +73,9 @@ static void usage(FILE *fp)
 "                           --action, --since, --until, --limit)\n"
 "  quarantine list|show|release|delete [QID]\n"
 "                           the quarantine; release re-injects downstream\n"
+"  blocks [list] | blocks remove ADDR\n"
+"                           the IP Profiler's blocks in force; remove one\n"
+"  tls reload               read the STARTTLS certificate and key again\n"
 "  token add NAME           a new API token (printed once, stored hashed)\n"
 "  version                  print the version\n"
 "\n"
@@ -546,7 +549,8 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "rules") == 0)
 		return cmd_rules(argc - 1, argv + 1);
 	if (strcmp(argv[1], "status") == 0 || strcmp(argv[1], "messages") == 0
-	    || strcmp(argv[1], "quarantine") == 0 || strcmp(argv[1], "token") == 0)
+	    || strcmp(argv[1], "quarantine") == 0 || strcmp(argv[1], "token") == 0
+	    || strcmp(argv[1], "blocks") == 0 || strcmp(argv[1], "tls") == 0)
 		return mgmt_cli(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
 		printf("mxgate %s\n", MX_VERSION);

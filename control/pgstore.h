@@ -30,9 +30,14 @@
  *			void (*cb)(void *ctx, const char *payload), void *ctx);
  *	int pgstore_unlisten(struct pgstore *s, const char *channel,
  *			void (*cb)(void *ctx, const char *payload), void *ctx);
- *	int pgstore_unlisten(struct pgstore *s, const char *channel,
-		     void (*cb)(void *ctx, const char *payload), void *ctx);
-int pgstore_stats(struct pgstore *s, struct pgstore_stats *st);
+ *	int pgstore_stats(struct pgstore *s, struct pgstore_stats *st);
+ *
+ *	int pgstore_block_put(struct pgstore *s,
+ *			const struct pgstore_block *b);
+ *	int pgstore_block_remove(struct pgstore *s, const char *addr,
+ *			const char *actor);
+ *	int pgstore_blocks_active(struct pgstore *s,
+ *			struct pgstore_block **out, size_t *n);
  *
  * DESCRIPTION
  *	Every function is thread-safe and may be called from any thread
@@ -89,6 +94,17 @@ int pgstore_stats(struct pgstore *s, struct pgstore_stats *st);
  *	is not running (unless called from cb itself) and is not called
  *	again with ctx; -1 (ENOENT) when there was no such registration.
  *
+ *	IP Profiler blocks (pgstore_blocks.c, table ip_blocks; on the
+ *	query connection, so callers on a control thread queue them:
+ *	control/profiler_store.h). pgstore_block_put() records a block
+ *	this node started (one row in force per node and address: a new
+ *	block of the same address replaces it). pgstore_block_remove()
+ *	marks every row in force for addr, of every node, removed by actor
+ *	and returns how many it marked. pgstore_blocks_active() gives the
+ *	rows in force of every node (not removed, permanent or not yet
+ *	expired by the database's clock), at most PGSTORE_BLOCKS_MAX,
+ *	as a malloc'd array.
+ *
  *	Who owns the handle: mxgate-filter's control plane opens it
  *	(ctlplane_start, --db) and dp/sock_main.c hands ctlplane_store() to
  *	delivery_config.store. mxgate-dp's control thread (dp/smtp_ctrl.c)
@@ -128,6 +144,17 @@ int pgstore_stats(struct pgstore *s, struct pgstore_stats *st);
 #define PGSTORE_DEFAULT_DATADIR		"/var/lib/mxgate/pg"
 #define PGSTORE_DEFAULT_SPOOL_DIR	"/var/lib/mxgate/spool"
 #define PGSTORE_RULES_CHANNEL		"mxgate_rules"
+#define PGSTORE_BLOCKS_MAX		4096	/* rows read back at start */
+#define PGSTORE_BLOCK_REASON_MAX	80
+
+/* One IP Profiler block as stored. */
+struct pgstore_block {
+	char addr[48];			/* "192.0.2.7" */
+	char reason[PGSTORE_BLOCK_REASON_MAX];	/* the rule that fired */
+	int permanent;
+	int64_t remaining_ms;		/* temp: left to run; perm: -1 */
+	unsigned hits;
+};
 
 struct pgstore_config {
 	const char *conninfo;	/* NULL or "": private server in datadir */
@@ -192,5 +219,9 @@ int pgstore_listen(struct pgstore *s, const char *channel,
 int pgstore_unlisten(struct pgstore *s, const char *channel,
 		     void (*cb)(void *ctx, const char *payload), void *ctx);
 int pgstore_stats(struct pgstore *s, struct pgstore_stats *st);
+int pgstore_block_put(struct pgstore *s, const struct pgstore_block *b);
+int pgstore_block_remove(struct pgstore *s, const char *addr, const char *actor);
+int pgstore_blocks_active(struct pgstore *s, struct pgstore_block **out,
+			  size_t *n);
 
 #endif

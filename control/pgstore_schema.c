@@ -107,6 +107,23 @@ static const struct migration migrations[] = {
 	{ 4, "message_log_tls",
 	  "ALTER TABLE message_log ADD COLUMN tls_version text,"
 	  "  ADD COLUMN tls_cipher text;" },
+	{ 5, "ip_blocks",
+	  /* IP Profiler blocks (pgstore_blocks.c): one row per block a node
+	   * started; at most one not removed per (node, addr) */
+	  "CREATE TABLE ip_blocks ("
+	  "  id bigserial PRIMARY KEY,"
+	  "  addr inet NOT NULL,"
+	  "  reason text NOT NULL DEFAULT '',"
+	  "  kind text NOT NULL CHECK (kind IN ('temp', 'perm')),"
+	  "  created timestamptz NOT NULL DEFAULT now(),"
+	  "  expires timestamptz,"
+	  "  hits integer NOT NULL DEFAULT 0,"
+	  "  node text NOT NULL,"
+	  "  removed_at timestamptz,"
+	  "  removed_by text);"
+	  "CREATE UNIQUE INDEX ip_blocks_in_force ON ip_blocks (node, addr)"
+	  "  WHERE removed_at IS NULL;"
+	  "CREATE INDEX ip_blocks_addr ON ip_blocks (addr);" },
 };
 
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))

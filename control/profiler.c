@@ -42,6 +42,10 @@ struct profiler {
 	size_t nblocks;
 	uint32_t unblocked[PROFILER_UNBLOCKED_MAX];
 	size_t nunblocked;
+	uint32_t restored[PROFILER_BLOCKS_MAX];	/* not yet published */
+	size_t nrestored;
+	void (*observer)(void *ctx, const struct profiler_block *b);
+	void *observer_ctx;
 };
 
 static const char *const kind_names[PROFILER_KINDS] = {
@@ -244,8 +248,13 @@ int profiler_record(struct profiler *p, uint32_t addr, bool rcpt, unsigned flags
 		b->permanent = ru->permanent;
 		b->until_ms = ru->permanent ? UINT64_MAX : now_ms + ru->duration_ms;
 		b->hits = hits;
+		memcpy(b->reason, ru->spec, sizeof(b->reason));	/* same size */
 		/* a fresh start after the block: old evidence does not refire */
 		memset(on_rcpt ? &e->rcpts : &e->msgs, 0, sizeof(struct window));
+		/* under the lock: once profiler_set_observer(NULL) returned,
+		 * no call is in flight (the observer only queues) */
+		if (p->observer)
+			p->observer(p->observer_ctx, b);
 		if (fired)
 			*fired = *b;
 		rc = 1;
@@ -292,8 +301,8 @@ int profiler_blocks_json(struct profiler *p, char **json)
 		const struct profiler_block *b = &p->blocks[i];
 		struct in_addr a = { .s_addr = htonl(b->addr) };
 		char ip[INET_ADDRSTRLEN];
-		const char *spec = p->rules[b->rule].spec;
-		char esc[sizeof(p->rules[0].spec) * 2];
+		const char *spec = b->reason;
+		char esc[sizeof(b->reason) * 2];
 		size_t k = 0;
 
 		/* rule specs are operator text: quotes and backslashes escaped */
@@ -346,6 +355,74 @@ size_t profiler_take_unblocked(struct profiler *p, uint32_t *out, size_t max)
 	p->nunblocked -= n;
 	pthread_mutex_unlock(&p->lock);
 	return n;
+}
+
+/* profiler_restore - a block from the store; 1 added, 0 known, -1 full */
+int profiler_restore(struct profiler *p, uint32_t addr, bool permanent,
+		     uint64_t until_ms, unsigned hits, const char *reason)
+{
+	struct profiler_block *b;
+	int i, rc = 1;
+
+	pthread_mutex_lock(&p->lock);
+	if ((i = block_find(p, addr)) >= 0) {
+		b = &p->blocks[i];	/* two nodes blocked it: the longer wins */
+		rc = 0;
+		if (permanent)
+			b->permanent = true;
+		if (until_ms > b->until_ms)
+			b->until_ms = until_ms;
+		if (b->permanent)
+			b->until_ms = UINT64_MAX;
+	} else if (p->nblocks == PROFILER_BLOCKS_MAX) {
+		pthread_mutex_unlock(&p->lock);
+		return -1;
+	} else {
+		b = &p->blocks[p->nblocks++];
+		memset(b, 0, sizeof(*b));
+		b->addr = addr;
+		b->rule = -1;
+		for (size_t r = 0; r < p->nrules; r++)
+			if (strcmp(p->rules[r].spec, reason) == 0)
+				b->rule = (int)r;
+		b->permanent = permanent;
+		b->until_ms = permanent ? UINT64_MAX : until_ms;
+		b->hits = hits;
+		memcpy(b->reason, reason, strnlen(reason, sizeof(b->reason) - 1));
+	}
+	if (p->nrestored < PROFILER_BLOCKS_MAX)
+		p->restored[p->nrestored++] = addr;
+	pthread_mutex_unlock(&p->lock);
+	return rc;
+}
+
+/* profiler_take_restored - restored blocks the readers do not know yet */
+size_t profiler_take_restored(struct profiler *p, struct profiler_block *out,
+			      size_t max)
+{
+	size_t n = 0, k = 0;
+	int i;
+
+	pthread_mutex_lock(&p->lock);
+	while (k < p->nrestored && n < max) {
+		if ((i = block_find(p, p->restored[k++])) >= 0)
+			out[n++] = p->blocks[i];	/* removed since: nothing to say */
+	}
+	memmove(p->restored, p->restored + k, (p->nrestored - k) * sizeof(*p->restored));
+	p->nrestored -= k;
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
+/* profiler_set_observer - who hears of each new block (NULL: nobody) */
+void profiler_set_observer(struct profiler *p,
+			   void (*cb)(void *ctx, const struct profiler_block *b),
+			   void *ctx)
+{
+	pthread_mutex_lock(&p->lock);
+	p->observer = cb;
+	p->observer_ctx = ctx;
+	pthread_mutex_unlock(&p->lock);
 }
 
 /* profiler_rule_get - rule i, for log lines */

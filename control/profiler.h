@@ -13,6 +13,13 @@
  *	int profiler_unblock(struct profiler *p, uint32_t addr);
  *	size_t profiler_take_unblocked(struct profiler *p, uint32_t *out,
  *			size_t max);
+ *	int profiler_restore(struct profiler *p, uint32_t addr, bool permanent,
+ *			uint64_t until_ms, unsigned hits, const char *reason);
+ *	size_t profiler_take_restored(struct profiler *p,
+ *			struct profiler_block *out, size_t max);
+ *	void profiler_set_observer(struct profiler *p,
+ *			void (*cb)(void *ctx, const struct profiler_block *b),
+ *			void *ctx);
  *	void profiler_free(struct profiler *p);
  *
  * DESCRIPTION
@@ -36,8 +43,18 @@
  *	removes one (1 removed, 0 none); the control thread then clears it
  *	on the lcores (profiler_take_unblocked()).
  *
- *	Blocks live in memory only: control/pgstore.h has no table for them
- *	yet, so a restart forgets them (docs/sender-filter.md).
+ *	Persistence (control/profiler_store.h, when a PostgreSQL store is
+ *	configured): the observer set with profiler_set_observer() is called
+ *	on the recording thread, under the profiler's lock, for every block
+ *	that starts: it must be quick and must not call the profiler
+ *	(profiler_store queues the row). Once profiler_set_observer(p,
+ *	NULL, NULL) returned, no call is in flight.
+ *	profiler_restore() puts a block read back from the store in force
+ *	(until_ms on this module's monotonic clock; a configured rule with
+ *	the same text as reason becomes its rule, else rule is -1) without
+ *	calling the observer; the control thread publishes it to the
+ *	readers with profiler_take_restored(). Times in the JSON and in
+ *	blocks are monotonic milliseconds (CLOCK_MONOTONIC).
  *
  * DIAGNOSTICS
  *	profiler_new() returns NULL when out of memory; profiler_rule_parse()
@@ -54,6 +71,7 @@
 #define PROFILER_RULES_MAX	16
 #define PROFILER_BLOCKS_MAX	4096	/* blocks in force at once */
 #define PROFILER_ADDRS_DEFAULT	16384	/* addresses with windows */
+#define PROFILER_REASON_MAX	80	/* a rule's text, a block's reason */
 
 #define PROFILER_F_SPAM		0x01
 #define PROFILER_F_VIRUS	0x02
@@ -74,15 +92,16 @@ struct profiler_rule {
 	uint64_t window_ms;
 	bool permanent;
 	uint64_t duration_ms;	/* temp blocks */
-	char spec[80];		/* as configured, for logs and the API */
+	char spec[PROFILER_REASON_MAX];	/* as configured, for logs and the API */
 };
 
 struct profiler_block {
 	uint32_t addr;
-	int rule;		/* index */
+	int rule;		/* index, -1: restored, rule no longer configured */
 	bool permanent;
 	uint64_t until_ms;	/* temp: end of block */
 	unsigned hits;
+	char reason[PROFILER_REASON_MAX];	/* the rule's spec */
 };
 
 struct profiler;
@@ -97,6 +116,13 @@ int profiler_blocked(struct profiler *p, uint32_t addr, uint64_t now_ms,
 int profiler_blocks_json(struct profiler *p, char **json);
 int profiler_unblock(struct profiler *p, uint32_t addr);
 size_t profiler_take_unblocked(struct profiler *p, uint32_t *out, size_t max);
+int profiler_restore(struct profiler *p, uint32_t addr, bool permanent,
+		     uint64_t until_ms, unsigned hits, const char *reason);
+size_t profiler_take_restored(struct profiler *p, struct profiler_block *out,
+			      size_t max);
+void profiler_set_observer(struct profiler *p,
+			   void (*cb)(void *ctx, const struct profiler_block *b),
+			   void *ctx);
 const struct profiler_rule *profiler_rule_get(const struct profiler *p, int i);
 void profiler_free(struct profiler *p);
 

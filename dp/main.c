@@ -49,6 +49,7 @@
 
 #include "config.h"
 #include "ctlplane.h"
+#include "profiler.h"
 #include "rulesmgr.h"
 #include "dp.h"
 #include "smtp_app.h"
@@ -123,6 +124,37 @@ static void dp_relay_state(void *ctx, struct ctlplane_relay_state *out)
     out->in_flight = handed > answered ? handed - answered : 0;
 }
 
+/* dp_blocks_json - ctlplane hook: the IP Profiler's blocks */
+static int dp_blocks_json(void *ctx, char **json)
+{
+    (void) ctx;			/* the hooks' ctx is the config */
+    return (profiler_blocks_json(sfilter_profiler(smtpctl_sfilter(dp_smtp)), json));
+}
+
+/* dp_unblock - ctlplane hook: DELETE /api/v1/blocks/ADDR */
+static int dp_unblock(void *ctx, uint32_t addr)
+{
+    (void) ctx;
+    return (profiler_unblock(sfilter_profiler(smtpctl_sfilter(dp_smtp)), addr));
+}
+
+/* dp_tls_reload - ctlplane hook: POST /api/v1/tls/reload */
+static int dp_tls_reload(void *ctx, unsigned *generation, char *err, size_t errlen)
+{
+    struct tls_server *ts = smtpctl_tls(dp_smtp);
+
+    (void) ctx;
+    if (tls_reload(ts, err, errlen) < 0) {
+	printf("mxgate-dp: TLS reload (API) refused, keeping the old certificate: %s\n", err);
+	fflush(stdout);
+	return (-1);
+    }
+    *generation = tls_generation(ts);
+    printf("mxgate-dp: TLS reloaded (API, generation %u)\n", *generation);
+    fflush(stdout);
+    return (0);
+}
+
 /* dp_ctlplane - store, rules manager and management port, as configured */
 static struct ctlplane *dp_ctlplane(const struct dpconf *cf, unsigned nworkers,
 				    struct smtpctl *smtp)
@@ -168,6 +200,12 @@ static struct ctlplane *dp_ctlplane(const struct dpconf *cf, unsigned nworkers,
     hooks.ctx = (void *) cf;
     hooks.core_stats = dp_core_stats;
     hooks.relay_state = dp_relay_state;
+    if (smtp && sfilter_profiler(smtpctl_sfilter(smtp))) {
+	hooks.blocks_json = dp_blocks_json;
+	hooks.unblock = dp_unblock;
+    }
+    if (smtp && smtpctl_tls(smtp))
+	hooks.tls_reload = dp_tls_reload;
     if ((cp = ctlplane_start(&cc, &hooks, err, sizeof(err))) == NULL)
 	rte_exit(EXIT_FAILURE, "start the control plane: %s\n", err);
     return (cp);

@@ -413,6 +413,25 @@ static void unblocks(struct sfilter *sf, uint64_t now)
 	}
 }
 
+/* restores - blocks read back from the store (profiler_store.h): to the
+ * readers, as if they had just fired */
+static void restores(struct sfilter *sf, uint64_t now)
+{
+	struct profiler_block b[SF_UNBLOCK_BURST];
+	size_t n = profiler_take_restored(sf->prof, b, SF_UNBLOCK_BURST);
+
+	for (size_t i = 0; i < n; i++) {
+		struct sf_addrent *e = ent_begin(sf, b[i].addr, now);
+
+		if (e == NULL)
+			continue;
+		e->block = b[i].permanent ? SF_BLOCKED_PERM : SF_BLOCKED_TEMP;
+		e->block_until = b[i].until_ms;
+		e->block_rule = (int16_t)b[i].rule;
+		ent_end(e);
+	}
+}
+
 /* event - one reader event */
 static void event(struct sfilter *sf, const struct sf_event *ev, uint64_t now)
 {
@@ -496,8 +515,10 @@ void sfilter_ctl_poll(struct sfilter *sf, uint64_t now_ms)
 	}
 	if (sf->dnsbl)
 		dnsbl_run(sf->dnsbl, now, dnsbl_done, sf);
-	if (sf->prof)
+	if (sf->prof) {
 		unblocks(sf, now);
+		restores(sf, now);
+	}
 	reload_check(sf, now);
 	retire_run(sf, false);
 }

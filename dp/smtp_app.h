@@ -20,6 +20,8 @@
  *	struct rulesmgr *smtpctl_rulesmgr(struct smtpctl *ctl);
  *	struct pgstore *smtpctl_store(struct smtpctl *ctl);
  *	uint64_t smtpctl_relay_queued(const struct smtpctl *ctl);
+ *	struct sfilter *smtpctl_sfilter(struct smtpctl *ctl);
+ *	struct tls_server *smtpctl_tls(struct smtpctl *ctl);
  *
  * DESCRIPTION
  *	Every worker lcore owns a struct smtpdp_lcore: a fixed pool of
@@ -220,6 +222,8 @@ uint64_t smtpctl_relay_queued(const struct smtpctl *ctl);
 int smtpctl_start(struct smtpctl *ctl);
 void smtpctl_stop(struct smtpctl *ctl);
 struct rulesmgr *smtpctl_rulesmgr(struct smtpctl *ctl);
+struct sfilter *smtpctl_sfilter(struct smtpctl *ctl);
+struct tls_server *smtpctl_tls(struct smtpctl *ctl);
 
 /* tls_dp.c: STARTTLS on the lcore, set-up and reload in control */
 int smtpdp_tls_start(void *ctx);

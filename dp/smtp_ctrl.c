@@ -6,6 +6,8 @@
  *	struct smtpdp_lcore *smtpctl_lcore(struct smtpctl *ctl, unsigned i);
  *	int smtpctl_start(struct smtpctl *ctl);
  *	void smtpctl_stop(struct smtpctl *ctl);
+ *	struct sfilter *smtpctl_sfilter(struct smtpctl *ctl);
+ *	struct tls_server *smtpctl_tls(struct smtpctl *ctl);
  *
  * DESCRIPTION
  *	Where the data plane's messages meet the kernel: one thread made by
@@ -42,6 +44,7 @@
 #include "config.h"
 #include "rules.h"
 #include "pgstore.h"
+#include "profiler_store.h"
 #include "rules_rcu.h"
 #include "rulesmgr.h"
 #include "smtp_app.h"
@@ -64,6 +67,7 @@ struct smtpctl {
 	volatile uint64_t relay_queued;	/* read by the management thread */
 	struct pgstore *store;		/* NULL: db = off */
 	struct sfilter *sf;		/* NULL: no sender filter */
+	struct profiler_store *pstore;	/* profiler blocks in the store */
 	int epfd;
 	pthread_t tid;
 	bool started;
@@ -238,6 +242,18 @@ struct pgstore *smtpctl_store(struct smtpctl *ctl)
 	return ctl->store;
 }
 
+/* smtpctl_sfilter - the sender filter, for the control plane's API */
+struct sfilter *smtpctl_sfilter(struct smtpctl *ctl)
+{
+	return ctl ? ctl->sf : NULL;
+}
+
+/* smtpctl_tls - the STARTTLS server (NULL: none), for the API's reload */
+struct tls_server *smtpctl_tls(struct smtpctl *ctl)
+{
+	return ctl ? ctl->cfg.tls : NULL;
+}
+
 /* smtpctl_rules_start - rule swaps on the lcores (rules_rcu.h): the rules
  * manager, its SIGHUP thread and the pidfile */
 static int smtpctl_rules_start(struct smtpctl *ctl, const struct dpconf *cf,
@@ -341,6 +357,9 @@ struct smtpctl *smtpctl_create(const struct dpconf *cf, unsigned nworkers,
 		goto fail;
 	if (strcmp(cf->db, "off") != 0 && open_store(ctl, cf) < 0)
 		goto fail;
+	/* blocks in force come back from the store; new ones are written */
+	if (ctl->sf && ctl->store)
+		ctl->pstore = profiler_store_start(sfilter_profiler(ctl->sf), ctl->store, stderr);
 	if ((ctl->delivery = delivery_new(&ctl->cfg.delivery, &ctl->cfg.relay)) == NULL) {
 		fprintf(stderr, "mxgate-dp: set up the relay to %s:%u: %s\n",
 			ctl->cfg.relay.host, ctl->cfg.relay.port, strerror(errno));
@@ -400,6 +419,7 @@ void smtpctl_stop(struct smtpctl *ctl)
 	if (ctl->delivery)
 		delivery_free(ctl->delivery);
 	rulesmgr_attach_store(smtpctl_rulesmgr(ctl), NULL);	/* before the store goes */
+	profiler_store_stop(ctl->pstore);	/* before the store and the profiler */
 	pgstore_close(ctl->store);	/* flushes the message log */
 	sfilter_free(ctl->sf);
 	for (i = 0; i < ctl->nworkers; i++) {

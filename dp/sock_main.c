@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include "ctlplane.h"
+#include "profiler.h"
+#include "profiler_store.h"
 #include "rules.h"
 #include "rules_sock.h"
 #include "rulesmgr.h"
@@ -197,6 +199,39 @@ static void filter_relay_state(void *ctx, struct ctlplane_relay_state *out)
 	}
 }
 
+/* filter_blocks_json - ctlplane hook: the IP Profiler's blocks */
+static int filter_blocks_json(void *ctx, char **json)
+{
+	const struct sock_config *cfg = ctx;
+
+	return profiler_blocks_json(sfilter_profiler(cfg->sfilter), json);
+}
+
+/* filter_unblock - ctlplane hook: DELETE /api/v1/blocks/ADDR */
+static int filter_unblock(void *ctx, uint32_t addr)
+{
+	const struct sock_config *cfg = ctx;
+
+	return profiler_unblock(sfilter_profiler(cfg->sfilter), addr);
+}
+
+/* filter_tls_reload - ctlplane hook: POST /api/v1/tls/reload */
+static int filter_tls_reload(void *ctx, unsigned *generation, char *err,
+			     size_t errlen)
+{
+	const struct sock_config *cfg = ctx;
+
+	if (tls_reload(cfg->tls, err, errlen) < 0) {
+		fprintf(stderr, "mxgate-filter: TLS reload (API) refused, keeping"
+			" the old certificate: %s\n", err);
+		return -1;
+	}
+	*generation = tls_generation(cfg->tls);
+	fprintf(stderr, "mxgate-filter: TLS reloaded (API, generation %u)\n",
+		*generation);
+	return 0;
+}
+
 static struct ctlplane_hooks filter_hooks = {
 	.core_stats = filter_core_stats,
 	.relay_state = filter_relay_state,
@@ -221,6 +256,12 @@ static int filter_ctlplane(struct ctlplane_config *cc, struct sock_config *cfg,
 	if ((cfg->stats = calloc(cfg->threads, sizeof(*cfg->stats))) == NULL)
 		return -1;
 	filter_hooks.ctx = cfg;
+	if (sfilter_profiler(cfg->sfilter)) {
+		filter_hooks.blocks_json = filter_blocks_json;
+		filter_hooks.unblock = filter_unblock;
+	}
+	if (cfg->tls)
+		filter_hooks.tls_reload = filter_tls_reload;
 	snprintf(relay, sizeof(relay), "%s:%u", cfg->relay.host, cfg->relay.port);
 	snprintf(threads, sizeof(threads), "%u", cfg->threads);
 	kv[n++] = "listen"; kv[n++] = cfg->listen;
@@ -303,6 +344,7 @@ int main(int argc, char **argv)
 	struct sock_config cfg;
 	struct ctlplane_config ccfg;
 	struct ctlplane *cp = NULL;
+	struct profiler_store *pstore;
 	char cp_err[512];
 	struct tls_config tcfg;
 	struct tls_server *tls = NULL;
@@ -496,7 +538,10 @@ int main(int argc, char **argv)
 	rulesmgr_attach_store(rules_sock_manager(cfg.rules_swap), ctlplane_store(cp));
 	/* delivery logs to and quarantines in the control plane's store */
 	cfg.delivery.store = ctlplane_store(cp);
+	/* with --db, profiler blocks outlive a restart (docs/sender-filter.md) */
+	pstore = profiler_store_start(sfilter_profiler(cfg.sfilter), ctlplane_store(cp), stderr);
 	rc = sock_run(&cfg, &stop_flag);
+	profiler_store_stop(pstore);	/* before the profiler and the store */
 	sfilter_free(cfg.sfilter);
 	rulesmgr_attach_store(rules_sock_manager(cfg.rules_swap), NULL);
 	ctlplane_stop(cp);

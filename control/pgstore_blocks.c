@@ -1,0 +1,137 @@
+/*
+ * pgstore_blocks.c - IP Profiler blocks in PostgreSQL (table ip_blocks)
+ *
+ *	int pgstore_block_put(struct pgstore *s,
+ *			const struct pgstore_block *b);
+ *	int pgstore_block_remove(struct pgstore *s, const char *addr,
+ *			const char *actor);
+ *	int pgstore_blocks_active(struct pgstore *s,
+ *			struct pgstore_block **out, size_t *n);
+ *
+ * DESCRIPTION
+ *	See pgstore.h. Expiry times are computed by the database (now() +
+ *	the remaining milliseconds; read back as milliseconds left), so
+ *	nodes whose clocks differ agree on when a block ends. Statements
+ *	run on the query connection under its lock, with the deadline
+ *	PGSTORE_QUERY_TIMEOUT_MS.
+ *
+ * DIAGNOSTICS
+ *	-1 with errno EIO, and the database's reason on stderr.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgstore_int.h"
+
+/* blocks_run - one statement on the query connection; NULL on failure */
+static PGresult *blocks_run(struct pgstore *s, const char *what, const char *sql,
+			    int n, const char *const *vals, ExecStatusType want)
+{
+	char err[512];
+	PGconn *c;
+	PGresult *r;
+
+	pthread_mutex_lock(&s->conn.lock);
+	if ((c = pgstore_conn_get(s, &s->conn, NULL, err, sizeof(err))) == NULL) {
+		pthread_mutex_unlock(&s->conn.lock);
+		fprintf(stderr, "mxgate: pgstore: %s: %s\n", what, err);
+		errno = EIO;
+		return NULL;
+	}
+	r = pgstore_exec_timed(c, sql, n, vals, NULL, NULL, 0, PGSTORE_QUERY_TIMEOUT_MS);
+	if (r && PQresultStatus(r) == want) {
+		pthread_mutex_unlock(&s->conn.lock);
+		return r;
+	}
+	fprintf(stderr, "mxgate: pgstore: %s: %s", what,
+		r ? PQresultErrorMessage(r) : "no answer in time\n");
+	if (r == NULL || PQstatus(c) != CONNECTION_OK)
+		pgstore_conn_failed(&s->conn);
+	pthread_mutex_unlock(&s->conn.lock);
+	PQclear(r);
+	errno = EIO;
+	return NULL;
+}
+
+/* pgstore_block_put - this node's block, replacing its row in force */
+int pgstore_block_put(struct pgstore *s, const struct pgstore_block *b)
+{
+	static const char sql[] =
+		"INSERT INTO ip_blocks (addr, reason, kind, expires, hits, node)"
+		" VALUES ($1::inet, $2, $3, CASE WHEN $3 = 'perm' THEN NULL"
+		" ELSE now() + $4::bigint * interval '1 millisecond' END, $5::integer, $6)"
+		" ON CONFLICT (node, addr) WHERE removed_at IS NULL DO UPDATE SET"
+		" reason = EXCLUDED.reason, kind = EXCLUDED.kind, created = now(),"
+		" expires = EXCLUDED.expires, hits = EXCLUDED.hits";
+	char ms[24], hits[16];
+	const char *vals[6] = { b->addr, b->reason, b->permanent ? "perm" : "temp",
+				ms, hits, s->node };
+	PGresult *r;
+
+	snprintf(ms, sizeof(ms), "%lld", (long long)(b->remaining_ms > 0 ? b->remaining_ms : 0));
+	snprintf(hits, sizeof(hits), "%u", b->hits);
+	if ((r = blocks_run(s, "record an IP block", sql, 6, vals, PGRES_COMMAND_OK)) == NULL)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
+/* pgstore_block_remove - mark addr's rows in force removed; how many */
+int pgstore_block_remove(struct pgstore *s, const char *addr, const char *actor)
+{
+	static const char sql[] =
+		"UPDATE ip_blocks SET removed_at = now(), removed_by = $2"
+		" WHERE addr = $1::inet AND removed_at IS NULL";
+	const char *vals[2] = { addr, actor ? actor : "unknown" };
+	PGresult *r;
+	int n;
+
+	if ((r = blocks_run(s, "remove an IP block", sql, 2, vals, PGRES_COMMAND_OK)) == NULL)
+		return -1;
+	n = atoi(PQcmdTuples(r));
+	PQclear(r);
+	return n;
+}
+
+/* pgstore_blocks_active - every node's blocks in force */
+int pgstore_blocks_active(struct pgstore *s, struct pgstore_block **out,
+			  size_t *n)
+{
+	static const char sql[] =
+		"SELECT host(addr), reason, kind,"
+		" CASE WHEN kind = 'perm' THEN -1 ELSE"
+		" ceil(extract(epoch FROM expires - now()) * 1000)::bigint END, hits"
+		" FROM ip_blocks WHERE removed_at IS NULL AND family(addr) = 4"
+		" AND (kind = 'perm' OR expires > now())"
+		" ORDER BY created LIMIT $1::integer";
+	char limit[16];
+	const char *vals[1] = { limit };
+	struct pgstore_block *b = NULL;
+	PGresult *r;
+	int rows;
+
+	*out = NULL;
+	*n = 0;
+	snprintf(limit, sizeof(limit), "%d", PGSTORE_BLOCKS_MAX);
+	if ((r = blocks_run(s, "read the IP blocks", sql, 1, vals, PGRES_TUPLES_OK)) == NULL)
+		return -1;
+	rows = PQntuples(r);
+	if (rows > 0 && (b = calloc((size_t)rows, sizeof(*b))) == NULL) {
+		PQclear(r);
+		return -1;
+	}
+	for (int i = 0; i < rows; i++) {
+		snprintf(b[i].addr, sizeof(b[i].addr), "%s", PQgetvalue(r, i, 0));
+		snprintf(b[i].reason, sizeof(b[i].reason), "%s", PQgetvalue(r, i, 1));
+		b[i].permanent = strcmp(PQgetvalue(r, i, 2), "perm") == 0;
+		b[i].remaining_ms = strtoll(PQgetvalue(r, i, 3), NULL, 10);
+		b[i].hits = (unsigned)strtoul(PQgetvalue(r, i, 4), NULL, 10);
+	}
+	PQclear(r);
+	if (rows > 0)
+		*out = b;
+	*n = (size_t)rows;
+	return 0;
+}
