@@ -20,6 +20,7 @@
 #     it arrives at b's downstream;
 #   * the audit log names the node of each change (publish a, release b).
 # Exit 77 (skip) without root, mxgate-dp, PostgreSQL, smtp-sink or curl.
+# TWONODE_KEEP=1 keeps the work directory (logs, database) for a look.
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 DP_BIN=${1:-}
