@@ -6,7 +6,7 @@
 # receive path (reassembly, duplicates, SACK) and our send path
 # (retransmission, NewReno) are exercised.
 DP_BIN=$1
-MB=${NETEM_MB:-4}
+MB=${NETEM_MB:-2}	# per case; NETEM_MB=4 or more for a longer run
 . "$(dirname "$0")/lib.sh"
 dp_require
 dp_netns_up_impaired || fail "namespaces"
