@@ -9,8 +9,9 @@
 # downstream. Sends one clean message and one carrying the EICAR test file
 # with swaks, prints what the client was told, the message Postfix delivered
 # and mxgate's JSON log lines and the same rows in the message log table of
-# the private PostgreSQL mxgate-dp started (the built-in default), then
-# removes everything it made.
+# the private PostgreSQL mxgate-dp started (the built-in default), asks the
+# HTTPS management port for status and the message log (`mxgate status`,
+# `mxgate messages`), then removes everything it made.
 # MXGATE_DEMO_KEEP=1 keeps it running after the two messages until Enter, so
 # that you can send your own (the command is printed).
 # Exit status: 0 when the clean mail was delivered and EICAR refused with 5xx.
@@ -49,11 +50,17 @@ sys.path.insert(0, sys.argv[1] + "/tests/e2e")
 from mxtest import PrivatePostfix
 PrivatePostfix("demo", 10026, netns=sys.argv[2]).start()
 EOF
-say "mxgate-dp: 1 lcore on af_packet, rules $RULES"
+MXGATE=$(dirname "$DP_BIN")/../control/mxgate
+say "management token: $MXGATE token add demo --tokens $WORK/tokens (shown once)"
+mkdir -p "$WORK/state"
+TOKEN=$("$MXGATE" token add demo --tokens "$WORK/tokens") || fail "token"
+say "mxgate-dp: 1 lcore on af_packet, rules $RULES, HTTPS management on 127.0.0.1:8445"
 dp_start 1 --max-conns 256 --smtp-sessions 64 --msg-chunks 1024 \
     --relay 127.0.0.1:10026 --rules "$RULES" --quarantine "$WORK/quarantine" \
     --log "$WORK/messages.log" --hostname mxgate-demo.example.net \
-    --db private --db-dir "$WORK/pg" --spool-dir "$WORK/spool" || fail "start mxgate-dp"
+    --db private --db-dir "$WORK/pg" --spool-dir "$WORK/spool" \
+    --state-dir "$WORK/state" --mgmt-listen 127.0.0.1:8445 --mgmt-tokens "$WORK/tokens" \
+    || fail "start mxgate-dp"
 grep "mxgate-dp: \(smtp\|ready\)" "$DP_LOG"
 
 send() {
@@ -72,6 +79,7 @@ if [ "${MXGATE_DEMO_KEEP:-0}" = 1 ]; then
     say "mxgate-dp stays up: send your own mail from the client namespace, e.g."
     echo "  ip netns exec $NS_C swaks --server $SERVER_IP --to bob@example.net --body 'hello'"
     echo "  (the log: $WORK/messages.log, the mailbox: $PF_ROOT/mail/box/new/)"
+    echo "  ip netns exec $NS_S $MXGATE status --token $TOKEN --state-dir $WORK/state"
     read -r -p "press Enter to stop and clean up " _
 fi
 ok=1
@@ -93,6 +101,10 @@ sleep 0.5	# the writer batches rows for up to 50 ms
 psql -X "host=$WORK/pg dbname=mxgate user=mxgate" -c "SELECT to_char(logged_at, 'HH24:MI:SS.MS') AS time,
     qid, sender, recipients, action, score, reply_code, rules_version FROM message_log ORDER BY id" || ok=0
 [ "$(psql -X -At "host=$WORK/pg dbname=mxgate user=mxgate" -c "SELECT count(*) FROM message_log")" = 2 ] || ok=0
+say "the management API (HTTPS, bearer token): mxgate status; mxgate messages"
+api() { ip netns exec "$NS_S" "$MXGATE" "$@" --token "$TOKEN" --state-dir "$WORK/state"; }
+api status || ok=0
+api messages || ok=0
 dp_stop
 say "shutting down: $(grep 'smtp worker' "$DP_LOG")"
 if [ $ok = 1 ]; then
