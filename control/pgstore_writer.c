@@ -210,10 +210,14 @@ static PGconn *writer_conn(struct pgstore *s)
 /* writer_down - the connection failed: drop it, back off */
 static void writer_down(struct pgstore *s, const char *what)
 {
+	const char *why = s->wconn ? PQerrorMessage(s->wconn) : "no connection";
+
+	/* a statement past its deadline leaves libpq with no message */
+	if (*why == 0)
+		why = "no answer before the statement's deadline";
 	if (!s->reported_down)
 		fprintf(stderr, "mxgate: pgstore: %s failed, spooling rows to"
-			" %s: %s\n", what, s->spool_dir,
-			s->wconn ? PQerrorMessage(s->wconn) : "no connection");
+			" %s: %s\n", what, s->spool_dir, why);
 	s->reported_down = 1;
 	if (s->wconn)
 		PQfinish(s->wconn);
