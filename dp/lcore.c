@@ -31,7 +31,10 @@
  *	the segments of one connection that arrived meanwhile with one ACK
  *	(RFC 1122 4.2.3.2 and RFC 5681 4.2 allow delaying an ACK up to
  *	500 ms; a burst-receiving NIC with LRO does the same). The price is
- *	at most DP_TX_HOLD_US per round trip.
+ *	at most DP_TX_HOLD_US per round trip. Off by default (0; build with
+ *	-DDP_TX_HOLD_US=50 to try it): on the veth bench 50 us cut sendto()
+ *	per 2 KB message from ~5 to 2 for no CPU gain outside the noise,
+ *	and slowed 100 KB messages (the peer's ACK clock; docs/benchmarks.md).
  *
  *	On quit, an application with app_drain (SMTP: 421 to idle sessions,
  *	answers for messages with control) gets the loop until it reports
@@ -61,7 +64,10 @@
 
 #define DP_US_PER_S	1000000ULL
 #define DP_DRAIN_LINGER_US	300000	/* after the app drained: FINs out */
-#define DP_TX_HOLD_US		50	/* output waits for more work, at most */
+#ifndef DP_TX_HOLD_US
+#define DP_TX_HOLD_US		0	/* output waits for more work, at most;
+					 * 0: every busy iteration flushes */
+#endif
 
 
 
