@@ -80,12 +80,19 @@ static void rm_err(struct rules_error *err, const char *fmt, ...)
 /* rm_err_text - "file:line: reason" of a refusal, for logs and replies */
 static void rm_err_text(const struct rules_error *err, char *buf, size_t n)
 {
+	/* bounded pieces, so that the reason is never cut off by a long
+	 * path: a path longer than RM_ERR_PATH shows its tail */
+	enum { RM_ERR_PATH = 400, RM_ERR_MSG = 500 };
+	size_t flen = strlen(err->file);
+	const char *file = flen > RM_ERR_PATH ? err->file + flen - RM_ERR_PATH : err->file;
+	const char *cut = flen > RM_ERR_PATH ? "..." : "";
+
 	if (err->file[0] && err->line)
-		snprintf(buf, n, "%s:%d: %s", err->file, err->line, err->msg);
+		snprintf(buf, n, "%s%.400s:%d: %.500s", cut, file, err->line, err->msg);
 	else if (err->file[0])
-		snprintf(buf, n, "%s: %s", err->file, err->msg);
+		snprintf(buf, n, "%s%.400s: %.500s", cut, file, err->msg);
 	else
-		snprintf(buf, n, "%s", err->msg);
+		snprintf(buf, n, "%.500s", err->msg);
 }
 
 /* now_ms - wall clock, for the history */
