@@ -14,6 +14,14 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$top"
 
 fuzz_seconds=${MXGATE_FUZZ_SECONDS:-45}
+# the live tests raise vm.nr_hugepages as they need; give back what they took
+huge_before=$(cat /proc/sys/vm/nr_hugepages 2>/dev/null)
+restore_hugepages() {
+	[ -n "$huge_before" ] && [ -w /proc/sys/vm/nr_hugepages ] \
+		&& echo "$huge_before" > /proc/sys/vm/nr_hugepages 2>/dev/null
+	return 0
+}
+trap restore_hugepages EXIT
 passed=0
 failed=0
 skipped=0

@@ -151,6 +151,16 @@ dp_cleanup() {
     local rc=$?
     dp_stop
     impair_stop
+    # anything a test started inside its namespaces (a downstream started
+    # through a shell function, whose $! is the subshell) dies with them:
+    # deleting a namespace does not stop its processes
+    local ns pids
+    for ns in "$NS_M" "$NS_C" "$NS_S"; do
+	pids=$(ip netns pids "$ns" 2>/dev/null)
+	[ -n "$pids" ] && kill $pids 2>/dev/null && sleep 0.2
+	pids=$(ip netns pids "$ns" 2>/dev/null)
+	[ -n "$pids" ] && kill -9 $pids 2>/dev/null
+    done
     ip netns del "$NS_M" 2>/dev/null
     ip netns del "$NS_C" 2>/dev/null
     ip netns del "$NS_S" 2>/dev/null

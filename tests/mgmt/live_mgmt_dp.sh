@@ -25,7 +25,7 @@ mkdir -p "$WORK/state" || fail "work dir"
 dp_netns_up || fail "namespaces"
 dp_huge_up 256 || fail "hugepages"
 # the downstream, on the server namespace's loopback (the control thread's side)
-in_s smtp-sink -u nobody -c 127.0.0.1:10026 50 >/dev/null 2>&1 &
+ip netns exec "$NS_S" smtp-sink -u nobody -c 127.0.0.1:10026 50 >/dev/null 2>&1 &
 SINK_PID=$!
 in_s $PY -c '
 import socket, sys, time
