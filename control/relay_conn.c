@@ -555,7 +555,9 @@ static int read_replies(struct relay_conn *c)
 			if (len && c->in[len - 1] == '\r')
 				len--;
 			c->in[len] = 0;
-			if (len < 3 || !isdigit((unsigned char)c->in[0])
+			/* RFC 5321 4.2: the first digit is 2 to 5; a "1yz"
+			 * has no meaning in SMTP and must not reach a client */
+			if (len < 3 || c->in[0] < '2' || c->in[0] > '5'
 			    || !isdigit((unsigned char)c->in[1])
 			    || !isdigit((unsigned char)c->in[2])
 			    || (len > 3 && c->in[3] != ' ' && c->in[3] != '-')) {
