@@ -592,30 +592,49 @@ static int read_replies(struct relay_conn *c)
 	}
 }
 
+/* body_piece - the next unsent bytes: the headers we prepend, then the
+ * message's iovecs; 0 when everything was taken */
+static int body_piece(struct relay_conn *c, const char **src, size_t *avail)
+{
+	struct relay_job *j = c->job;
+
+	if (c->prepend_off < j->prepend_len) {
+		*src = j->prepend + c->prepend_off;
+		*avail = j->prepend_len - c->prepend_off;
+		return 1;
+	}
+	while (c->body_iov < j->nbody) {
+		const struct iovec *v = &j->body[c->body_iov];
+
+		if (c->body_off < v->iov_len) {
+			*src = (const char *)v->iov_base + c->body_off;
+			*avail = v->iov_len - c->body_off;
+			return 1;
+		}
+		c->body_iov++;
+		c->body_off = 0;
+	}
+	return 0;
+}
+
+/* body_consumed - n bytes of body_piece()'s piece are in the buffer */
+static void body_consumed(struct relay_conn *c, size_t n)
+{
+	if (c->prepend_off < c->job->prepend_len)
+		c->prepend_off += n;
+	else
+		c->body_off += n;
+}
+
 /* relay_body_fill - append the dot-stuffed message to the output buffer;
  * returns 1 once the final "." is in the buffer */
 int relay_body_fill(struct relay_conn *c)
 {
-	struct relay_job *j = c->job;
-
 	for (;;) {
 		const char *src;
 		size_t avail;
 
-		if (c->prepend_off < j->prepend_len) {
-			src = j->prepend + c->prepend_off;
-			avail = j->prepend_len - c->prepend_off;
-		} else if (c->body_iov < j->nbody) {
-			const struct iovec *v = &j->body[c->body_iov];
-
-			if (c->body_off == v->iov_len) {
-				c->body_iov++;
-				c->body_off = 0;
-				continue;
-			}
-			src = (const char *)v->iov_base + c->body_off;
-			avail = v->iov_len - c->body_off;
-		} else {
+		if (!body_piece(c, &src, &avail)) {
 			if (out_room(c) < 8)
 				return 0;
 			if (c->last_byte != '\n')
@@ -637,10 +656,7 @@ int relay_body_fill(struct relay_conn *c)
 		c->out_len += run;
 		c->last_byte = src[run - 1];
 		c->at_line_start = c->last_byte == '\n';
-		if (c->prepend_off < j->prepend_len)
-			c->prepend_off += run;
-		else
-			c->body_off += run;
+		body_consumed(c, run);
 		if (out_room(c) < 2)
 			return 0;
 	}
@@ -650,26 +666,11 @@ int relay_body_fill(struct relay_conn *c)
  * unterminated last line; returns 1 once all of it is in the buffer */
 static int body_fill_raw(struct relay_conn *c)
 {
-	struct relay_job *j = c->job;
-
 	for (;;) {
 		const char *src;
 		size_t avail;
 
-		if (c->prepend_off < j->prepend_len) {
-			src = j->prepend + c->prepend_off;
-			avail = j->prepend_len - c->prepend_off;
-		} else if (c->body_iov < j->nbody) {
-			const struct iovec *v = &j->body[c->body_iov];
-
-			if (c->body_off == v->iov_len) {
-				c->body_iov++;
-				c->body_off = 0;
-				continue;
-			}
-			src = (const char *)v->iov_base + c->body_off;
-			avail = v->iov_len - c->body_off;
-		} else {
+		if (!body_piece(c, &src, &avail)) {
 			if (c->last_byte == '\n')
 				return 1;
 			if (out_room(c) < 2)
@@ -685,10 +686,7 @@ static int body_fill_raw(struct relay_conn *c)
 		memcpy(c->out + c->out_len, src, avail);
 		c->out_len += avail;
 		c->last_byte = src[avail - 1];
-		if (c->prepend_off < j->prepend_len)
-			c->prepend_off += avail;
-		else
-			c->body_off += avail;
+		body_consumed(c, avail);
 	}
 }
 
