@@ -100,6 +100,15 @@ static void split_enhanced(struct delivery_reply *r)
 	memmove(r->text, t + n + (t[n] == ' '), strlen(t + n + (t[n] == ' ')) + 1);
 }
 
+/* upstream_qid - the up-stream MTA's queue id, NULL when it gave none
+ * (or XFORWARD's "[UNAVAILABLE]") */
+static const char *upstream_qid(const struct delivery_msg *m)
+{
+	if (m->ident == NULL || !m->ident[0] || m->ident[0] == '[')
+		return NULL;
+	return m->ident;
+}
+
 /* finish - log the message, free our parts, tell the transport */
 static void finish(struct delivery_msg *m, const char *action,
 		   struct delivery_reply *r, const char *downstream,
@@ -116,6 +125,7 @@ static void finish(struct delivery_msg *m, const char *action,
 
 		memset(&e, 0, sizeof(e));
 		e.qid = m->qid;
+		e.upstream_qid = upstream_qid(m);
 		e.env = m->env;
 		e.client_port = m->client_port;
 		e.size = m->size;
@@ -334,6 +344,9 @@ static void do_relay(struct delivery *d, struct delivery_msg *m,
 	rm.env = m->env;
 	rm.client_port = m->client_port;
 	rm.proto = m->proto;
+	rm.source = m->source;
+	rm.ident = m->ident;
+	rm.qid = m->qid;
 	rm.mail_params = m->mail_params;
 	rm.rcpt_params = m->rcpt_params;
 	rm.prepend = m->hdr;

@@ -32,7 +32,9 @@
  *	tempfail	451 4.7.1.
  *
  *	Every message gets one JSON log line (msglog.h) once its reply is
- *	known. A message that came over STARTTLS gets a Received header
+ *	known; with the up-stream MTA's queue id (m->ident) it carries it as
+ *	upstream_qid, and the relay hands it on as XFORWARD IDENT (else our
+ *	qid), so that each MTA's log line leads to the one before. A message that came over STARTTLS gets a Received header
  *	naming the protocol and cipher (like Postfix's "with ESMTPS
  *	(version=TLSv1.3 cipher=...)"), which XFORWARD cannot carry; the
  *	downstream writes its own Received line from XFORWARD as usual. m and the iovecs it points to must stay valid until m->done
@@ -84,6 +86,12 @@ struct delivery_msg {
 	const struct envelope *env;
 	uint16_t client_port;
 	const char *proto;		/* "ESMTP" / "SMTP", "ESMTPS" with TLS */
+	const char *source;		/* up-stream MTA's XFORWARD SOURCE:
+					 * "LOCAL", "REMOTE"; NULL or "":
+					 * none (sent as REMOTE) */
+	const char *ident;		/* up-stream MTA's queue id (XFORWARD
+					 * IDENT); NULL or "": none (our qid
+					 * is sent instead) */
 	const char *tls_version;	/* "TLSv1.3"; NULL or "": no TLS */
 	const char *tls_cipher;
 	const char *rules_version;	/* set the message was scanned with;

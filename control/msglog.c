@@ -39,6 +39,8 @@ void msglog_write(FILE *out, const struct msglog_entry *e)
 		return;
 	fprintf(f, "{\"time\":\"%s.%03ldZ\"", when, ts.tv_nsec / 1000000);
 	put_str(f, "qid", e->qid);
+	if (e->upstream_qid && e->upstream_qid[0])
+		put_str(f, "upstream_qid", e->upstream_qid);
 	put_str(f, "client", env->client_addr);
 	fprintf(f, ",\"client_port\":%u", e->client_port);
 	put_str(f, "client_name", env->client_name);

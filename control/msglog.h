@@ -5,7 +5,8 @@
  *
  * DESCRIPTION
  *	Writes e as one JSON object on one line and flushes it: time (UTC,
- *	RFC 3339 with milliseconds), qid, client (address, port, HELO),
+ *	RFC 3339 with milliseconds), qid, upstream_qid (only when the
+ *	up-stream MTA gave its queue id), client (address, port, HELO),
  *	sender, recipients, size, action, score, the rules that matched (id,
  *	scope, part), the reply the client got, the downstream's reply when
  *	there was one, the rule set version and timings in milliseconds
@@ -25,6 +26,8 @@
 
 struct msglog_entry {
 	const char *qid;
+	const char *upstream_qid;	/* the up-stream MTA's (XFORWARD
+					 * IDENT); NULL or "": none */
 	const struct envelope *env;
 	uint16_t client_port;
 	uint64_t size;

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -124,6 +125,18 @@ static char *copy_str(char **p, const char *s)
 	return dst;
 }
 
+/* ident_of - the IDENT to send: the up-stream's queue id, unless it gave
+ * none or said it had none (XFORWARD's "[UNAVAILABLE]"), else ours */
+static const char *ident_of(const struct relay_msg *msg)
+{
+	const char *up = msg->ident;
+
+	if (up && *up && strcasecmp(up, "[UNAVAILABLE]") != 0
+	    && strcasecmp(up, "[TEMPUNAVAIL]") != 0)
+		return up;
+	return msg->qid;
+}
+
 /* job_new - one allocation holding the job and copies of every string */
 static struct relay_job *job_new(const struct relay_msg *msg)
 {
@@ -135,6 +148,7 @@ static struct relay_job *job_new(const struct relay_msg *msg)
 	need += strsize(env->client_addr) + strsize(env->client_name)
 		+ strsize(env->helo) + strsize(env->mail_from)
 		+ strsize(msg->proto) + strsize(msg->mail_params)
+		+ strsize(msg->source) + strsize(ident_of(msg))
 		+ msg->prepend_len + 1;
 	need += env->nrcpt * (2 * sizeof(char *) + sizeof(int));
 	for (i = 0; i < env->nrcpt; i++)
@@ -155,6 +169,8 @@ static struct relay_job *job_new(const struct relay_msg *msg)
 	job->from = copy_str(&p, env->mail_from);
 	job->proto = copy_str(&p, msg->proto);
 	job->mail_params = copy_str(&p, msg->mail_params);
+	job->source = copy_str(&p, msg->source);
+	job->ident = copy_str(&p, ident_of(msg));
 	for (i = 0; i < env->nrcpt; i++) {
 		job->rcpt[i] = copy_str(&p, env->rcpt[i]);
 		job->rcpt_params[i] = copy_str(&p, msg->rcpt_params ? msg->rcpt_params[i] : NULL);

@@ -30,6 +30,14 @@
  *	downstream could not be reached or timed out. The relay never claims
  *	success it did not receive from the downstream.
  *
+ *	With XFORWARD the downstream learns the original client (ADDR, NAME,
+ *	PORT, HELO, PROTO), where the mail came from (SOURCE: LOCAL when the
+ *	up-stream MTA said so, else REMOTE) and an IDENT that leads back to a
+ *	log line: the up-stream MTA's queue id when it gave one, else ours.
+ *	Attributes it did not announce are not sent; values are xtext, at
+ *	most RELAY_XFORWARD_ATTR_MAX bytes each as sent, packed into as few
+ *	XFORWARD commands of at most RELAY_CMD_LINE_MAX bytes as fit.
+ *
  *	The message is sent as received (the body iovecs hold it without
  *	SMTP dot-stuffing: the relay stuffs), preceded by msg->prepend, the
  *	header lines the policy adds.
@@ -75,6 +83,14 @@ struct relay_msg {
 	const struct envelope *env;
 	uint16_t client_port;		/* for XFORWARD PORT, 0 = unknown */
 	const char *proto;		/* "ESMTP", "SMTP"; XFORWARD PROTO */
+	const char *source;		/* XFORWARD SOURCE the up-stream MTA
+					 * gave: "LOCAL", "REMOTE"; NULL or
+					 * "": REMOTE (a client of our own) */
+	const char *ident;		/* XFORWARD IDENT: the up-stream's
+					 * queue id; NULL or "": qid */
+	const char *qid;		/* our queue id, the IDENT when the
+					 * up-stream gave none; NULL or "":
+					 * no IDENT */
 	const char *mail_params;	/* " BODY=8BITMIME SMTPUTF8 ..." */
 	const char *const *rcpt_params;	/* per recipient, NULL or "" */
 	const char *prepend;		/* header lines, CRLF-terminated */

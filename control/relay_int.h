@@ -11,7 +11,10 @@
 #define RELAY_OUT_MAX		(64 * 1024)	/* output buffer per conn */
 #define RELAY_IN_MAX		4096	/* reply bytes buffered per conn */
 #define RELAY_CMD_LINE_MAX	512	/* RFC 5321 4.5.3.1.4 */
-#define RELAY_XFORWARD_ATTR_MAX	255	/* Postfix XFORWARD value limit */
+#define RELAY_XFORWARD_ATTR_MAX	255	/* XFORWARD value as sent (xtext):
+					 * XFORWARD_README note 1 */
+#define RELAY_XFORWARD_ATTRS	7	/* ADDR NAME PORT PROTO SOURCE IDENT
+					 * HELO: at most one line each */
 
 enum relay_conn_state {
 	RC_CLOSED = 0,
@@ -32,7 +35,7 @@ enum relay_cmd { CMD_XFORWARD, CMD_MAIL, CMD_RCPT, CMD_DATA, CMD_BDAT };
 struct relay_caps {
 	unsigned pipelining:1, size:1, eightbit:1, smtputf8:1, dsn:1, chunking:1;
 	unsigned xf_addr:1, xf_name:1, xf_port:1, xf_helo:1, xf_proto:1,
-		 xf_source:1;
+		 xf_source:1, xf_ident:1;
 };
 
 struct relay_job {
@@ -40,6 +43,7 @@ struct relay_job {
 	relay_done_fn done;
 	void *ctx;
 	char *client_addr, *client_name, *helo, *from, *proto, *mail_params;
+	char *source, *ident;		/* "" when not given */
 	char **rcpt, **rcpt_params;
 	int *rcpt_code;
 	size_t nrcpt;
@@ -63,7 +67,7 @@ struct relay_conn {
 	struct relay_caps caps;
 	struct relay_job *job;
 	/* the transaction's commands: cmds[0..ncmds), replies matched in order */
-	enum relay_cmd cmds[RELAY_RCPT_MAX + 4];
+	enum relay_cmd cmds[RELAY_XFORWARD_ATTRS + RELAY_RCPT_MAX + 2];
 	size_t ncmds, nsent, nreplied, rcpt_next_send, rcpt_next_reply;
 	size_t rcpt_ok;
 	int fail_code;			/* MAIL/XFORWARD refusal, 0 if none */

@@ -2,12 +2,15 @@
  * relay_send.c - deliver message files through the relay (a test tool)
  *
  *	relay_send [-h host] [-p port] [-c conns] [-f from] [-x client-addr]
+ *		[-n client-name] [-H helo] [-S source] [-I ident] [-Q qid]
  *		-r rcpt [-r rcpt...] FILE...
  *
  * DESCRIPTION
  *	Submits every FILE as one message to a relay pool and prints one JSON
  *	line per message as its delivery ends: file, code, text, stage,
- *	local, rcpt_codes. Exit status 0 when every message got a 2xx. Used
+ *	local, rcpt_codes. -S, -I and -Q give every message the up-stream's
+ *	XFORWARD SOURCE and IDENT and our queue id (relay_msg's source, ident
+ *	and qid). Exit status 0 when every message got a 2xx. Used
  *	by tests/relay against a real Postfix smtp-sink; also handy to check
  *	that a downstream accepts what mxgate will send it.
  */
@@ -87,10 +90,11 @@ int main(int argc, char **argv)
 	struct relay_msg msg;
 	struct relay_pool *pool;
 	struct sent *sent;
+	const char *source = NULL, *ident = NULL, *qid = NULL;
 	int c, i, n, bad = 0, pending;
 
 	relay_config_default(&cfg);
-	while ((c = getopt(argc, argv, "h:p:c:f:x:n:H:r:")) != -1) {
+	while ((c = getopt(argc, argv, "h:p:c:f:x:n:H:S:I:Q:r:")) != -1) {
 		switch (c) {
 		case 'h': snprintf(cfg.host, sizeof(cfg.host), "%s", optarg); break;
 		case 'p': cfg.port = (uint16_t)atoi(optarg); break;
@@ -99,13 +103,17 @@ int main(int argc, char **argv)
 		case 'x': env.client_addr = optarg; break;
 		case 'n': env.client_name = optarg; break;
 		case 'H': env.helo = optarg; break;
+		case 'S': source = optarg; break;
+		case 'I': ident = optarg; break;
+		case 'Q': qid = optarg; break;
 		case 'r':
 			if (env.nrcpt < SEND_RCPT_MAX)
 				rcpt[env.nrcpt++] = optarg;
 			break;
 		default:
 			fprintf(stderr, "usage: relay_send [-h host] [-p port] [-c conns]"
-				" [-f from] [-x addr] [-n name] [-H helo] -r rcpt... FILE...\n");
+				" [-f from] [-x addr] [-n name] [-H helo] [-S source]"
+				" [-I ident] [-Q qid] -r rcpt... FILE...\n");
 			return 2;
 		}
 	}
@@ -133,6 +141,9 @@ int main(int argc, char **argv)
 		memset(&msg, 0, sizeof(msg));
 		msg.env = &env;
 		msg.proto = "ESMTP";
+		msg.source = source;
+		msg.ident = ident;
+		msg.qid = qid;
 		msg.client_port = 40000;
 		msg.mail_params = " BODY=8BITMIME";
 		msg.prepend = "X-Mxgate: relayed\r\n";

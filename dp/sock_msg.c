@@ -202,6 +202,11 @@ static void on_msg_end(void *ctx, const struct smtp_txn *t)
 		   : t->proto[0] ? t->proto : t->esmtp ? "ESMTP" : "SMTP";
 	m->tls_version = t->tls_version;
 	m->tls_cipher = t->tls_cipher;
+	/* the front MTA's SOURCE and queue id go on to the downstream (in
+	 * the session's XFORWARD state, like the client above, until the
+	 * reply) */
+	m->source = t->source;
+	m->ident = t->ident;
 	m->mail_params = c->mail_params;
 	m->rcpt_params = c->rcpt_params;
 	m->verdict = &c->verdict;

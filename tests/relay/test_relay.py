@@ -50,9 +50,10 @@ class Sink:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def relay(port, files, rcpts=("bob@example.net",), conns=2, timeout=60):
+def relay(port, files, rcpts=("bob@example.net",), conns=2, timeout=60, extra=(),
+          name="client.example.org", helo="helo.example.org"):
     args = [RELAY_SEND, "-p", str(port), "-c", str(conns), "-f", "alice@example.org",
-            "-x", "198.18.0.2", "-n", "client.example.org", "-H", "helo.example.org"]
+            "-x", "198.18.0.2", "-n", name, "-H", helo, *extra]
     for r in rcpts:
         args += ["-r", r]
     p = subprocess.run(args + list(files), capture_output=True, timeout=timeout)
@@ -198,12 +199,18 @@ class ChunkSink:
     """A minimal ESMTP server offering PIPELINING and CHUNKING (smtp-sink
     offers no CHUNKING): records each transaction's verb (DATA or BDAT),
     BDAT arguments and raw message bytes; refuse_rcpt answers RCPT 550.
-    Replies to pipelined commands leave together, as Postfix's do."""
+    With xforward (the attribute names to announce, as Postfix's smtpd
+    does after "XFORWARD") it takes XFORWARD and keeps, per transaction,
+    the XFORWARD command lines that came before its MAIL (smtp-sink
+    takes XFORWARD but does not dump it). Replies to pipelined commands
+    leave together, as Postfix's do."""
 
-    def __init__(self, refuse_rcpt=False):
+    def __init__(self, refuse_rcpt=False, xforward=None):
         import socket
         import threading
         self.refuse_rcpt = refuse_rcpt
+        self.xforward = xforward
+        self.xf_txns = []
         self.txns = []
         self.srv = socket.socket()
         self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -226,6 +233,7 @@ class ChunkSink:
         buf = b""
         out = []
         rcpts = 0
+        xf_lines = []
 
         def reply(text):
             out.append(text)
@@ -262,10 +270,16 @@ class ChunkSink:
                 cmd = line()
                 verb = cmd.split(b" ", 1)[0].upper()
                 if verb == b"EHLO":
+                    xf = f"250-XFORWARD {self.xforward}\r\n".encode() if self.xforward else b""
                     reply(b"250-chunk-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n"
-                                 b"250 CHUNKING\r\n")
+                          + xf + b"250 CHUNKING\r\n")
+                elif verb == b"XFORWARD" and self.xforward:
+                    xf_lines.append(cmd.decode())
+                    reply(b"250 2.0.0 Ok\r\n")
                 elif verb == b"MAIL":
                     rcpts = 0
+                    self.xf_txns.append(xf_lines)
+                    xf_lines = []
                     reply(b"250 2.1.0 Ok\r\n")
                 elif verb == b"RCPT":
                     if self.refuse_rcpt:
@@ -348,6 +362,143 @@ def test_chunking_many_messages_on_one_connection():
         for verb, cmd, data in sink.txns:
             if int(cmd.split()[1]) != len(data):
                 fail(f"{cmd} carried {len(data)} bytes")
+    finally:
+        sink.stop()
+
+XF_ALL = "NAME ADDR PORT PROTO HELO IDENT SOURCE"    # what Postfix's smtpd announces
+
+
+def xtext_decode(v):
+    """RFC 3461 xtext to bytes."""
+    out, i = b"", 0
+    while i < len(v):
+        if v[i] == "+":
+            out += bytes([int(v[i + 1:i + 3], 16)])
+            i += 3
+        else:
+            out += v[i].encode()
+            i += 1
+    return out
+
+
+def xforward_attrs(lines):
+    """The attributes of one transaction's XFORWARD lines (name -> xtext),
+    failing on what Postfix's smtpd would refuse: a command over 512 bytes
+    with its CRLF, a value over 255, an attribute given twice."""
+    attrs = {}
+    for l in lines:
+        if len(l) + 2 > 512:
+            fail(f"XFORWARD line of {len(l) + 2} bytes: {l[:80]}...")
+        for tok in l.split(" ")[1:]:
+            k, v = tok.split("=", 1)
+            if k in attrs:
+                fail(f"{k} sent twice: {lines}")
+            if len(v) > 255:
+                fail(f"{k} value of {len(v)} bytes")
+            attrs[k] = v
+    return attrs
+
+
+def xforward_of(extra=(), announce=XF_ALL, **kw):
+    """Relay one message to a ChunkSink that announces `announce`; the
+    XFORWARD attributes (name -> xtext) and lines its transaction got."""
+    sink = ChunkSink(xforward=announce)
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            f = message_file(d, "m.eml", MSG)
+            rc, res = relay(sink.port, [f], extra=extra, **kw)
+        if rc != 0 or res[0]["code"] != 250:
+            fail(f"not delivered: {res}")
+        if len(sink.xf_txns) != 1:
+            fail(f"{len(sink.xf_txns)} transactions at the sink, want 1")
+        lines = sink.xf_txns[0]
+    finally:
+        sink.stop()
+    return xforward_attrs(lines), lines
+
+
+def test_xforward_source_local_is_passed_through():
+    attrs, lines = xforward_of(("-S", "LOCAL", "-I", "4Xq1Zk2ABCz", "-Q", "mx0000001"))
+    if attrs.get("SOURCE") != "LOCAL":
+        fail(f"the up-stream's SOURCE=LOCAL was not passed on: {lines}")
+    for want in ("ADDR", "NAME", "PORT", "PROTO", "HELO"):
+        if want not in attrs:
+            fail(f"{want} missing: {lines}")
+
+
+def test_xforward_source_is_remote_by_default():
+    for extra in ((), ("-S", "REMOTE"), ("-S", "")):
+        attrs, lines = xforward_of(extra)
+        if attrs.get("SOURCE") != "REMOTE":
+            fail(f"with {extra}: want SOURCE=REMOTE, got {lines}")
+
+
+def test_xforward_ident_is_the_upstream_queue_id():
+    attrs, lines = xforward_of(("-I", "4Xq1Zk2ABCz", "-Q", "mx0000001"))
+    if attrs.get("IDENT") != "4Xq1Zk2ABCz":
+        fail(f"want the up-stream's queue id as IDENT, got {lines}")
+
+
+def test_xforward_ident_is_our_qid_without_upstream():
+    for extra in (("-Q", "mx0000001"), ("-I", "", "-Q", "mx0000001"),
+                  ("-I", "[UNAVAILABLE]", "-Q", "mx0000001")):
+        attrs, lines = xforward_of(extra)
+        if attrs.get("IDENT") != "mx0000001":
+            fail(f"with {extra}: want our qid as IDENT, got {lines}")
+    attrs, lines = xforward_of(())
+    if "IDENT" in attrs:
+        fail(f"IDENT without any queue id: {lines}")
+
+
+def test_xforward_no_ident_or_source_when_not_announced():
+    attrs, lines = xforward_of(("-S", "LOCAL", "-I", "4Xq1Zk2ABCz", "-Q", "mx0000001"),
+                               announce="NAME ADDR PORT PROTO HELO SOURCE")
+    if "IDENT" in attrs or attrs.get("SOURCE") != "LOCAL":
+        fail(f"IDENT not announced: want SOURCE only, got {lines}")
+    attrs, lines = xforward_of(("-S", "LOCAL", "-I", "4Xq1Zk2ABCz"), announce="NAME ADDR")
+    if sorted(attrs) != ["ADDR", "NAME"]:
+        fail(f"only NAME and ADDR announced, got {lines}")
+
+
+def test_xforward_values_are_xtext_encoded():
+    odd = "q+1=2 \u00e9\t"
+    attrs, lines = xforward_of(("-I", odd, "-Q", "mx0000001"), helo="odd helo+")
+    if attrs.get("IDENT") != "q+2B1+3D2+20+C3+A9+09":
+        fail(f"IDENT not xtext: {lines}")
+    if xtext_decode(attrs["IDENT"]) != odd.encode():
+        fail("IDENT does not decode to the up-stream's value")
+    if attrs.get("HELO") != "odd+20helo+2B":
+        fail(f"HELO not xtext: {lines}")
+
+
+def test_xforward_long_values_split_within_postfix_limits():
+    name, helo, ident = "n" * 300 + ".example", "h" * 300, "a" + "+" * 200
+    attrs, lines = xforward_of(("-S", "LOCAL", "-I", ident, "-Q", "mx0000001"),
+                               name=name, helo=helo)
+    if len(lines) < 3:
+        fail(f"three long values in {len(lines)} lines")
+    if sorted(attrs) != sorted(XF_ALL.split()):
+        fail(f"attributes lost: {sorted(attrs)}")
+    # cut at 255 bytes as sent, never inside a +XX
+    if attrs["NAME"] != "n" * 255 or attrs["HELO"] != "h" * 255:
+        fail("long NAME/HELO not cut at 255 bytes")
+    if attrs["IDENT"] != "a" + "+2B" * 84:
+        fail(f"long IDENT: {attrs['IDENT'][:40]}... ({len(attrs['IDENT'])} bytes)")
+
+
+def test_xforward_long_values_without_pipelining():
+    # smtp-sink announces XFORWARD; without PIPELINING each XFORWARD line
+    # waits for its reply before the next
+    sink = Sink("-p")
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            f = message_file(d, "m.eml", MSG)
+            rc, res = relay(sink.port, [f, f], conns=1, name="n" * 300, helo="h" * 300,
+                            extra=("-S", "LOCAL", "-I", "+" * 200, "-Q", "mx0000001"))
+        if rc != 0 or any(r["code"] != 250 for r in res):
+            fail(f"not delivered: {res}")
+        if len(sink.dumps()) != 2:
+            fail(f"{len(sink.dumps())} transactions at the sink, want 2")
     finally:
         sink.stop()
 
