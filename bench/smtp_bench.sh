@@ -106,7 +106,7 @@ measure() {
 	n=$N2K; [ "$size" = 102400 ] && n=$N100K
 	lines=
 	for rep in $(seq 1 "$REPEAT"); do
-	[ "$kind" = dp ] && p0="$(dp_stat rx_pkts) $(dp_stat tx_pkts) $(dp_stat loops)"
+	[ "$kind" = dp ] && p0="$(dp_stat rx_pkts) $(dp_stat tx_pkts) $(dp_stat loops) $(dp_stat busy_cycles) $(dp_stat tx_bursts) $(dp_stat tx_cycles)"
 	c0=$(server_cpu "$kind" "$pid"); t0=$(date +%s.%N)
 	if [ -n "${PERF_OUT:-}" ] && [ "$kind" = dp ] && [ "$size" = "${PERF_SIZE:-2048}" ]; then
 	    perf record -q -C "$SERVER_CPU" -o "$PERF_OUT" -- sleep 2 >/dev/null 2>&1 &
@@ -125,8 +125,10 @@ measure() {
 	    awk -F, -v l="$label" -v s="$size" -v n="$n" '$1 != "" && $1 !~ /^#/ && $2 > 0 {
 		printf "%s %d B: thread %s: %.1f %s per message\n", l, s, $1, $2 / n, $4 }' "$WORK/sc" >&2
 	fi
-	[ "$kind" = dp ] && echo "$p0 $(dp_stat rx_pkts) $(dp_stat tx_pkts) $(dp_stat loops)" |
-	    awk -v l="$label" -v s="$size" -v n="$n" '{ printf "%s %d B: per message %.1f frames in, %.1f out, %.1f loops\n", l, s, ($4-$1)/n, ($5-$2)/n, ($6-$3)/n }' >&2
+	[ "$kind" = dp ] && echo "$p0 $(dp_stat rx_pkts) $(dp_stat tx_pkts) $(dp_stat loops) $(dp_stat busy_cycles) $(dp_stat tx_bursts) $(dp_stat tx_cycles) $(dp_stat tsc_hz)" |
+	    awk -v l="$label" -v s="$size" -v n="$n" '{ us = 1e6 / $13
+		printf "%s %d B: per message %.1f frames in, %.1f out, %.1f loops; lcore busy %.1f us (TSC), of which %.1f us in %.1f TX bursts (tsc_hz %.0f)\n",
+		    l, s, ($7-$1)/n, ($8-$2)/n, ($9-$3)/n, ($10-$4)/n*us, ($12-$6)/n*us, ($11-$5)/n, $13 }' >&2
 	lines="$lines$label $size $n $t0 $t1 $(cpu_used "$c0" "$c1")
 "
 	sleep 0.5

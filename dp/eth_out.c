@@ -19,6 +19,7 @@
  *	not take the frame; it is freed, TCP will retransmit).
  */
 #include <rte_byteorder.h>
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_ether.h>
 #include <rte_mbuf.h>
@@ -35,9 +36,13 @@ void    eth_tx_flush(struct dp_lcore *lc)
 
     if (tb->n == 0)
 	return;
-    if (lc->port_id != DP_NO_PORT)
+    if (lc->port_id != DP_NO_PORT) {
+	uint64_t t0 = rte_rdtsc();
+
 	sent = rte_eth_tx_burst(lc->port_id, lc->queue_id, tb->m, tb->n);
-    else if (lc->tx_capture != 0)
+	lc->stats->tx_cycles += rte_rdtsc() - t0;
+	lc->stats->tx_bursts++;
+    } else if (lc->tx_capture != 0)
 	sent = (uint16_t) rte_ring_enqueue_burst(lc->tx_capture, (void **) tb->m, tb->n, 0);
     else
 	sent = 0;

@@ -53,7 +53,7 @@ static const struct dpstats_field dpstats_fields[] = {
     DPS(arp_in), DPS(arp_replies_sent), DPS(arp_requests_sent), DPS(drop_arp),
     DPS(arp_pending_drop), DPS(arp_entries), DPS(steer_out), DPS(steer_in),
     DPS(drop_steer_full), DPS(drop_tx_full), DPS(drop_no_mbuf), DPS(loops),
-    DPS(busy_cycles), DPS(idle_cycles),
+    DPS(busy_cycles), DPS(idle_cycles), DPS(tx_bursts), DPS(tx_cycles),
     DPS(tcp_conns),
     TCPS(seg_in), TCPS(seg_out), TCPS(bytes_in), TCPS(bytes_out),
     TCPS(drop_csum), TCPS(drop_header), TCPS(drop_no_listener),

@@ -25,7 +25,10 @@
  *	(frames in, results from control, session timeouts), idle_cycles
  *	those of iterations that found nothing: busy / (busy + idle) is the
  *	share of the lcore's time that was work, not polling of empty
- *	queues. SMTP counters (struct dp_smtp_counters)
+ *	queues. tx_cycles is the part of busy spent handing bursts to the
+ *	port: on af_packet and af_xdp a sendto() whose kernel work (on a
+ *	veth, the peer's whole receive path) runs in our time. SMTP
+ *	counters (struct dp_smtp_counters)
  *	are written by dp/smtp_app.c directly, no copy.
  *
  * DIAGNOSTICS
@@ -47,8 +50,9 @@
 
 #define DPSTATS_ZONE_NAME	"mxgate_stats"
 #define DPSTATS_MAGIC		0x6d786470U	/* "mxdp" */
-#define DPSTATS_VERSION		3	/* 2: tsc_hz, busy_cycles, smtp;
-					 * 3: latency histograms */
+#define DPSTATS_VERSION		4	/* 2: tsc_hz, busy_cycles, smtp;
+					 * 3: latency histograms;
+					 * 4: tx_bursts, tx_cycles */
 #define DP_MAX_WORKERS		64		/* worker lcores per process */
 #define DP_STATS_PUBLISH_US	1000		/* TCP counter copy interval */
 
@@ -109,6 +113,9 @@ struct dp_lcore_stats {
     uint64_t loops;		/* iterations of the lcore loop */
     uint64_t busy_cycles;	/* TSC cycles of iterations that did work */
     uint64_t idle_cycles;	/* ... and of those that found nothing */
+    uint64_t tx_bursts;		/* rte_eth_tx_burst() calls (a system call
+				 * each on af_packet and af_xdp) */
+    uint64_t tx_cycles;		/* TSC cycles inside them, part of busy */
     uint64_t tcp_conns;		/* gauge: connections (all states) */
     struct tcp_counters tcp;	/* copy of the lcore's TCP counters */
     struct dp_smtp_counters smtp;
