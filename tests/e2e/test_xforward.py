@@ -11,8 +11,10 @@ original_client_reaches_log_rules_and_downstream: a message sent from
 127.0.0.1, the front Postfix's address towards mxgate) in mxgate's log
 line and in the downstream Postfix's Received: header, and an envelope
 rule on client-addr fires for it (and not for a client on 127.0.0.3).
-The downstream Postfix logs it as orig_client= and keeps it in the queue
-file; its own Received: header names the connection it took the mail on
+The downstream Postfix logs it as orig_client= and, with the front
+Postfix's queue id that mxgate passed on as XFORWARD IDENT, as
+orig_queue_id= (mxgate's log line has the same id as upstream_qid), and
+keeps it in the queue file; its own Received: header names the connection it took the mail on
 (mxgate, 127.0.0.1), as Postfix's smtpd does for every after-queue
 XFORWARD (only smtpd_proxy_filter writes the forwarded client there), so
 the message's Received: chain names 127.0.0.2 through the front Postfix's
@@ -143,6 +145,17 @@ def test_original_client_reaches_log_rules_and_downstream():
         lines = [l for l in pf.log().splitlines() if f"{qid}: client=" in l]
         if not lines or f"orig_client=unknown[{REAL_CLIENT}]" not in lines[0]:
             fail(f"downstream log for {qid}: {lines}\n{pf.log()[-3000:]}")
+        # the front Postfix's queue id for this message, from its own log
+        # line (the connection from REAL_CLIENT, no orig_ fields) and its
+        # Received line; the downstream logs it as orig_queue_id= (mxgate
+        # passed the front's XFORWARD IDENT on) and so does mxgate
+        front = [m.group(1) for m in re.finditer(
+            rf"(\w+): client=[^\s,]*\[{re.escape(REAL_CLIENT)}\]\s*$", pf.log(), re.M)]
+        front_rec = re.search(r"with E?SMTP id (\w+)", rec[1]).group(1)
+        if front != [front_rec]:
+            fail(f"front Postfix queue id: log {front}, Received {front_rec}")
+        if f"orig_queue_id={front_rec}," not in lines[0]:
+            fail(f"downstream log for {qid} lacks orig_queue_id={front_rec}: {lines[0]}")
         # the envelope rule saw the real client: tagged, the other not
         if b"Subject: [SPAM] from afar" not in afar[0]:
             fail("the client-addr rule did not fire for the forwarded client")
@@ -155,6 +168,10 @@ def test_original_client_reaches_log_rules_and_downstream():
             fail(f"mxgate log lines lack the forwarded HELOs: {f.log()}")
         if la["client"] != REAL_CLIENT:
             fail(f"mxgate log: client {la['client']}, want {REAL_CLIENT}")
+        if la.get("upstream_qid") != front_rec:
+            fail(f"mxgate log: upstream_qid {la.get('upstream_qid')}, want {front_rec}")
+        if not ln.get("upstream_qid") or ln["upstream_qid"] == front_rec:
+            fail(f"mxgate log for {OTHER_CLIENT}: upstream_qid {ln.get('upstream_qid')}")
         if la["action"] != "tag" or "TEST_REAL_CLIENT" not in str(la["rules"]):
             fail(f"mxgate log: action {la['action']} rules {la['rules']}")
         if ln["client"] != OTHER_CLIENT or ln["action"] != "pass":
