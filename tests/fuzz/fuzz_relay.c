@@ -91,6 +91,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&msg, 0, sizeof(msg));
 	msg.env = &env;
 	msg.proto = "ESMTP";
+	msg.source = "LOCAL";		/* XFORWARD SOURCE and IDENT (xtext) */
+	msg.ident = "up+id=1";
+	msg.qid = "mx1";
 	msg.mail_params = " BODY=8BITMIME";
 	msg.body = &iov;
 	msg.nbody = 1;
