@@ -81,126 +81,6 @@ static int flush(struct relay_conn *c)
 	return 0;
 }
 
-/* xtext_value - RFC 3461 xtext of val, as XFORWARD wants its values: at
- * most RELAY_XFORWARD_ATTR_MAX bytes as sent, cut before a character
- * whose encoding would not fit whole; "" is "[UNAVAILABLE]" */
-static void xtext_value(char *dst, size_t size, const char *val)
-{
-	size_t n = 0, max = size - 1;
-
-	if (max > RELAY_XFORWARD_ATTR_MAX)
-		max = RELAY_XFORWARD_ATTR_MAX;
-	if (!*val) {
-		snprintf(dst, size, "[UNAVAILABLE]");
-		return;
-	}
-	for (; *val; val++) {
-		unsigned char ch = (unsigned char)*val;
-		int plain = ch >= 33 && ch <= 126 && ch != '+' && ch != '=';
-
-		if (n + (plain ? 1 : 3) > max)
-			break;
-		if (plain)
-			dst[n++] = (char)ch;
-		else
-			n += (size_t)snprintf(dst + n, size - n, "+%02X", ch);
-	}
-	dst[n] = 0;
-}
-
-/* xforward_attr - attribute k of RELAY_XFORWARD_ATTRS as "NAME=xtext";
- * 0 when it is not sent (not announced, or nothing to say) */
-static int xforward_attr(const struct relay_conn *c, int k, char *buf,
-			 size_t size)
-{
-	const struct relay_job *j = c->job;
-	const struct relay_caps *caps = &c->caps;
-	const char *name, *val;
-	char port[8];
-	int n;
-
-	switch (k) {
-	case 0:
-		if (!caps->xf_addr)
-			return 0;
-		name = "ADDR", val = j->client_addr;
-		break;
-	case 1:
-		if (!caps->xf_name)
-			return 0;
-		name = "NAME", val = j->client_name;
-		break;
-	case 2:
-		if (!caps->xf_port || !j->client_port)
-			return 0;
-		snprintf(port, sizeof(port), "%u", j->client_port);
-		name = "PORT", val = port;
-		break;
-	case 3:
-		if (!caps->xf_proto)
-			return 0;
-		name = "PROTO", val = j->proto[0] ? j->proto : "ESMTP";
-		break;
-	case 4:
-		/* a client of our own is remote; only the up-stream MTA can
-		 * say that it made the mail itself */
-		if (!caps->xf_source)
-			return 0;
-		name = "SOURCE";
-		val = strcasecmp(j->source, "LOCAL") == 0 ? "LOCAL" : "REMOTE";
-		break;
-	case 5:
-		if (!caps->xf_ident || !j->ident[0])
-			return 0;
-		name = "IDENT", val = j->ident;
-		break;
-	case 6:
-		if (!caps->xf_helo)
-			return 0;
-		name = "HELO", val = j->helo;
-		break;
-	default:
-		return 0;
-	}
-	n = snprintf(buf, size, "%s=", name);
-	xtext_value(buf + n, size - (size_t)n, val);
-	return 1;
-}
-
-/* xforward_lines - pack the attributes, in order, into XFORWARD commands
- * of at most RELAY_CMD_LINE_MAX bytes with the CRLF (XFORWARD_README
- * note 2); renders line want into line when line is not NULL; returns
- * how many lines there are */
-static size_t xforward_lines(const struct relay_conn *c, size_t want,
-			     char *line, size_t size)
-{
-	char attr[RELAY_XFORWARD_ATTR_MAX + 16], cur[RELAY_CMD_LINE_MAX + 1];
-	size_t nlines = 0, len = 0, alen;
-	int k;
-
-	for (k = 0; k <= RELAY_XFORWARD_ATTRS; k++) {
-		int more = k < RELAY_XFORWARD_ATTRS
-			   && xforward_attr(c, k, attr, sizeof(attr));
-
-		alen = more ? strlen(attr) : 0;
-		if (len && (!more || len + 1 + alen + 2 > RELAY_CMD_LINE_MAX)) {
-			if (line && nlines == want)
-				snprintf(line, size, "%s", cur);
-			nlines++;
-			len = 0;
-		}
-		if (!more)
-			continue;
-		if (len == 0)
-			len = (size_t)snprintf(cur, sizeof(cur), "XFORWARD");
-		cur[len++] = ' ';
-		memcpy(cur + len, attr, alen);
-		len += alen;
-		cur[len] = 0;
-	}
-	return nlines;
-}
-
 /* param_allowed - pass a MAIL/RCPT parameter only if the downstream
  * announced its extension (RFC 5321 4.1.1.11: else it must refuse it) */
 static int param_allowed(const struct relay_caps *caps, const char *kw, size_t n)
@@ -265,7 +145,7 @@ static void send_commands(struct relay_conn *c)
 		switch (c->cmds[c->nsent]) {
 		case CMD_XFORWARD:
 			line[0] = 0;
-			xforward_lines(c, xf_k++, line, sizeof(line));
+			relay_xforward_line(c, xf_k++, line, sizeof(line));
 			out_printf(c, "%s\r\n", line);
 			break;
 		case CMD_MAIL:
@@ -322,7 +202,7 @@ void relay_txn_start(struct relay_conn *c)
 	c->fail_text[0] = c->rcpt_fail_text[0] = 0;
 	c->abandon = 0;
 	if (c->pool->cfg.xforward)
-		for (i = xforward_lines(c, 0, NULL, 0); i > 0; i--)
+		for (i = relay_xforward_line(c, 0, NULL, 0); i > 0; i--)
 			c->cmds[c->ncmds++] = CMD_XFORWARD;
 	c->cmds[c->ncmds++] = CMD_MAIL;
 	for (i = 0; i < j->nrcpt; i++) {

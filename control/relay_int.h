@@ -1,5 +1,5 @@
 /*
- * relay_int.h - private to relay.c and relay_conn.c
+ * relay_int.h - private to relay.c, relay_conn.c and relay_xforward.c
  */
 #ifndef MX_RELAY_INT_H
 #define MX_RELAY_INT_H
@@ -108,5 +108,7 @@ void relay_txn_start(struct relay_conn *c);
 void relay_job_finish(struct relay_conn *c, int code, const char *text,
 		      int local);
 int relay_body_fill(struct relay_conn *c);
+size_t relay_xforward_line(const struct relay_conn *c, size_t want,
+			   char *line, size_t size);
 
 #endif
