@@ -212,20 +212,175 @@ static size_t b64_avx2_run(const uint8_t *in, size_t len, uint8_t **outp)
 	return done;
 }
 
-/* b64_simd_ok - whether this CPU runs b64_avx2_run (asked once; every
- * thread computes the same answer, so the unlocked cache is harmless) */
-static int b64_simd_ok(void)
-{
-	static int ok = -1;
+#define B64_VBMI_BLOCK	64	/* base64 characters per AVX-512 VBMI step */
 
-	if (ok < 0) {
-		__builtin_cpu_init();
-		ok = __builtin_cpu_supports("avx2") ? 1 : 0;
+/*
+ * b64_block64 - decode the first n (a multiple of 4, at most 64) characters
+ * at in into n/4*3 bytes at out, as if all were in the alphabet; returns a
+ * mask of the characters that are not (the output quanta holding them are
+ * then garbage). With room (64 input bytes at in, 48 output bytes at out)
+ * all 64 are read and 48 bytes written whatever n is: masked loads and
+ * stores cost several times plain ones on some CPUs (AMD Zen 4), so they
+ * are kept for the last block of a buffer; without, nothing past n (and
+ * n/4*3) is touched.
+ *
+ * One two-table byte permute (vpermi2b) maps the low seven bits of every
+ * character through b64_tab itself: an alphabet character gets its sextet,
+ * anything else a value with the top bit set, as does any 8-bit input.
+ */
+__attribute__((target("avx512f,avx512bw,avx512vbmi"), always_inline))
+static inline uint64_t b64_block64(const uint8_t *in, size_t n, uint8_t *out,
+				   int room)
+{
+	/* the 3 output bytes of each 32-bit group, big end first */
+	static const uint8_t pack[64] __attribute__((aligned(64))) = {
+		 2,  1,  0,  6,  5,  4, 10,  9,  8, 14, 13, 12,
+		18, 17, 16, 22, 21, 20, 26, 25, 24, 30, 29, 28,
+		34, 33, 32, 38, 37, 36, 42, 41, 40, 46, 45, 44,
+		50, 49, 48, 54, 53, 52, 58, 57, 56, 62, 61, 60,
+	};
+	const __m512i lut0 = _mm512_loadu_si512(b64_tab);
+	const __m512i lut1 = _mm512_loadu_si512(b64_tab + 64);
+	__mmask64 in_mask = n >= 64 ? ~(__mmask64) 0 : ((__mmask64) 1 << n) - 1;
+	__mmask64 out_mask = n >= 64 ? ((__mmask64) 1 << 48) - 1 :
+		((__mmask64) 1 << (n / 4 * 3)) - 1;
+	/* with room the bytes past n are there to read, and are ignored */
+	__m512i c = room ? _mm512_loadu_si512(in) :
+		_mm512_maskz_loadu_epi8(in_mask, in);
+	__m512i v = _mm512_permutex2var_epi8(lut0, c, lut1);
+	uint64_t bad = _mm512_movepi8_mask(_mm512_or_si512(v, c)) & in_mask;
+
+	v = _mm512_maddubs_epi16(v, _mm512_set1_epi32(0x01400140));
+	v = _mm512_madd_epi16(v, _mm512_set1_epi32(0x00011000));
+	v = _mm512_permutexvar_epi8(_mm512_load_si512(pack), v);
+	if (room) {
+		_mm256_storeu_si256((__m256i *) out,
+				    _mm512_castsi512_si256(v));
+		_mm_storeu_si128((__m128i *) (out + 32),
+				 _mm512_extracti32x4_epi32(v, 2));
+	} else {
+		_mm512_mask_storeu_epi8(out, out_mask, v);
 	}
-	return ok;
+	return bad;
+}
+
+/*
+ * b64_vbmi_run - b64_avx2_run() 64 characters per step, for CPUs with
+ * AVX-512 VBMI: same contract, same stops. A line of the remembered
+ * length is whole blocks plus one masked block for its tail (76 columns:
+ * two blocks, where AVX2 needs three). Up to 48 bytes past the bytes
+ * decoded may be scribbled on, never past 3/4 of the input left.
+ */
+__attribute__((target("avx512f,avx512bw,avx512vbmi")))
+static size_t b64_vbmi_run(const uint8_t *in, size_t len, uint8_t **outp)
+{
+	uint8_t *out = *outp;
+	size_t  done = 0, lstart = 0, line = 0;
+
+	while (len - done >= B64_VBMI_BLOCK) {
+		if (line > B64_VBMI_BLOCK && line <= 2 * B64_VBMI_BLOCK) {
+			/* the usual 76 columns: two blocks, the second
+			 * ending at the line end, no loop, no mask */
+			size_t  tail = line - B64_VBMI_BLOCK;
+
+			while (len - done >= line + 2) {
+				const uint8_t *l = in + done;
+				uint64_t bad = b64_block64(l, B64_VBMI_BLOCK,
+							   out, 1)
+					| b64_block64(l + tail, B64_VBMI_BLOCK,
+						      out + tail / 4 * 3, 1);
+
+				if (bad != 0 || l[line] != '\r'
+				    || l[line + 1] != '\n') {
+					line = 0;
+					break;
+				}
+				out += line / 4 * 3;
+				done += line + 2;
+			}
+			if (len - done < B64_VBMI_BLOCK)
+				break;
+		}
+		if (line && len - done >= line + 2) {
+			const uint8_t *l = in + done;
+			uint64_t bad = 0;
+			size_t  off;
+
+			for (off = 0; off < line; off += B64_VBMI_BLOCK)
+				bad |= b64_block64(l + off, line - off,
+						   out + off / 4 * 3, len - done
+						   - off >= B64_VBMI_BLOCK);
+			if (bad == 0 && l[line] == '\r' && l[line + 1] == '\n') {
+				out += line / 4 * 3;
+				done += line + 2;
+				continue;
+			}
+			line = 0;	/* not that layout: block by block */
+		}
+
+		uint64_t bad = b64_block64(in + done, B64_VBMI_BLOCK, out, 1);
+
+		if (bad == 0) {
+			out += 48;
+			done += B64_VBMI_BLOCK;
+			continue;
+		}
+		/* Quanta before the first other byte are right; keep them. */
+		size_t  first = (size_t) __builtin_ctzll(bad), ws;
+
+		out += first / 4 * 3;
+		done += first / 4 * 4;
+		if (first % 4 != 0)
+			break;
+		/* line ends between quanta change no state: skip them */
+		for (ws = done; ws < len && b64_tab[in[ws]] == B64_WS;)
+			ws++;
+		if (ws == done)
+			break;
+		if (ws == done + 2 && in[done] == '\r' && in[done + 1] == '\n'
+		    && done - lstart >= B64_SIMD_BLOCK
+		    && (done - lstart) % 4 == 0)
+			line = done - lstart;
+		done = ws;
+		lstart = done;
+	}
+	*outp = out;
+	return done;
+}
+
+/* b64_simd_cap - the highest SIMD level decode_b64_simd_limit() allows */
+static int b64_simd_cap = B64_SIMD_VBMI;
+
+/* b64_simd_level - the fastest kernel this CPU runs (asked once; every
+ * thread computes the same answer, so the unlocked cache is harmless) */
+static int b64_simd_level(void)
+{
+	static int level = -1;
+
+	if (level < 0) {
+		__builtin_cpu_init();
+		if (__builtin_cpu_supports("avx512vbmi")
+		    && __builtin_cpu_supports("avx512bw"))
+			level = B64_SIMD_VBMI;
+		else if (__builtin_cpu_supports("avx2"))
+			level = B64_SIMD_AVX2;
+		else
+			level = B64_SIMD_NONE;
+	}
+	return level < b64_simd_cap ? level : b64_simd_cap;
 }
 
 #endif
+
+/* decode_b64_simd_limit - use no SIMD kernel above level (tests, benches) */
+void decode_b64_simd_limit(int level)
+{
+#ifdef B64_HAVE_AVX2_CODE
+	b64_simd_cap = level;
+#else
+	(void) level;
+#endif
+}
 
 /*
  * b64_clean - between quanta, before any padding: decode whole quanta
@@ -242,8 +397,13 @@ static const uint8_t *b64_clean(const uint8_t *in, const uint8_t *end,
 	do {
 		start = in;
 #ifdef B64_HAVE_AVX2_CODE
-		if (end - in >= B64_SIMD_BLOCK && b64_simd_ok()) {
-			in += b64_avx2_run(in, (size_t) (end - in), &o);
+		if (end - in >= B64_SIMD_BLOCK) {
+			int	level = b64_simd_level();
+
+			if (level == B64_SIMD_VBMI)
+				in += b64_vbmi_run(in, (size_t) (end - in), &o);
+			else if (level == B64_SIMD_AVX2)
+				in += b64_avx2_run(in, (size_t) (end - in), &o);
 		}
 #endif
 		while (end - in >= 4) {

@@ -7,6 +7,7 @@
  *	size_t decode_b64_run(struct decode_b64 *d, const uint8_t *in,
  *			size_t len, uint8_t *out);
  *	size_t decode_b64_finish(struct decode_b64 *d, uint8_t *out);
+ *	void decode_b64_simd_limit(int level);
  *	void decode_qp_init(struct decode_qp *d);
  *	size_t decode_qp_run(struct decode_qp *d, const uint8_t *in,
  *			size_t len, uint8_t *out);
@@ -68,6 +69,12 @@ void decode_b64_init(struct decode_b64 *d);
 size_t decode_b64_run(struct decode_b64 *d, const uint8_t *in, size_t len,
 		      uint8_t *out);
 size_t decode_b64_finish(struct decode_b64 *d, uint8_t *out);
+
+/* SIMD kernels of the base64 decoder, slowest first (tests compare them) */
+#define B64_SIMD_NONE	0	/* byte-wise and 4-character steps only */
+#define B64_SIMD_AVX2	1	/* 32 characters per step */
+#define B64_SIMD_VBMI	2	/* 64 characters per step (AVX-512 VBMI) */
+void decode_b64_simd_limit(int level);
 
 /* Quoted-printable: output never exceeds input plus 3 carried bytes. */
 #define DECODE_QP_OUT_MAX(n)	((n) + 3)

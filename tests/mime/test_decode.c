@@ -1,10 +1,12 @@
 /*
- * test_decode.c - base64 and quoted-printable decoders, split anywhere
+ * test_decode.c - base64 and quoted-printable decoders, split anywhere;
+ *	the SIMD base64 kernels against byte-at-a-time decoding
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -12,6 +14,12 @@
 #include "mime_int.h"
 
 #define OUT_MAX	4096
+#define RAND_INPUTS	20000	/* random inputs per SIMD comparison */
+#define RAND_LEN_MAX	1200	/* bytes of one random input, at most */
+#define EVERY_LEN_MAX	200	/* every length up to this is tried */
+
+static const char b64_alpha[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* b64_split - decode s cut at position cut; returns length, sets bad */
 static size_t b64_split(const char *s, size_t cut, uint8_t *out,
@@ -131,6 +139,134 @@ static void test_qp_trailing_equals_is_dropped(void **state)
 	expect_qp("end=", "end", 0);
 }
 
+/* rnd - xorshift64: the same inputs on every run */
+static uint64_t rnd_state = 0x9E3779B97F4A7C15ull;
+
+static unsigned rnd(unsigned n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return (unsigned) (rnd_state >> 11) % n;
+}
+
+/* odd_byte - padding, a blank, a line end or junk (8-bit included) */
+static uint8_t odd_byte(void)
+{
+	static const uint8_t odd[] = {'=', ' ', '\t', '\r', '\n', '-', '!',
+				      '.', 0, 0x80, 0xC3, 0xFF, '@', '_'};
+
+	return odd[rnd(sizeof(odd))];
+}
+
+/*
+ * gen_b64 - random base64-like text: lines of one length (the layout the
+ * SIMD kernels take whole), sometimes another length, LF or CRLF, with a
+ * rate of odd bytes (0: none) anywhere, padding in the middle included
+ */
+static size_t gen_b64(uint8_t *b, size_t max, unsigned odd_per_1000)
+{
+	size_t  n = 0, line = 4 * (1 + rnd(40)), col = 0;
+	int     crlf = rnd(4) != 0, irregular = rnd(4) == 0;
+
+	if (rnd(8) == 0)
+		line += 1 + rnd(3);	/* not whole quanta */
+	while (n < max) {
+		if (col == line) {
+			if (crlf && n + 1 < max)
+				b[n++] = '\r';
+			b[n++] = '\n';
+			col = 0;
+			if (irregular && rnd(3) == 0)
+				line = 1 + rnd(160);
+			continue;
+		}
+		b[n++] = odd_per_1000 && rnd(1000) < odd_per_1000 ? odd_byte()
+			: (uint8_t) b64_alpha[rnd(64)];
+		col++;
+	}
+	return n;
+}
+
+/* b64_whole - decode in pieces of at most piece bytes (0: at once) into
+ * an exact-size buffer, so that ASan sees any write past its bound */
+static size_t b64_whole(const uint8_t *in, size_t len, size_t piece,
+			uint8_t *out, unsigned *bad)
+{
+	struct decode_b64 d;
+	size_t  n = 0, o = 0;
+
+	decode_b64_init(&d);
+	while (o < len) {
+		size_t  k = piece && len - o > piece ? piece : len - o;
+		uint8_t *tmp = malloc(DECODE_B64_OUT_MAX(k));
+		size_t  m;
+
+		assert_non_null(tmp);
+		m = decode_b64_run(&d, in + o, k, tmp);
+		assert_true(m <= DECODE_B64_OUT_MAX(k));
+		memcpy(out + n, tmp, m);
+		free(tmp);
+		n += m;
+		o += k;
+	}
+	n += decode_b64_finish(&d, out + n);
+	*bad = d.bad;
+	return n;
+}
+
+/* expect_simd_same - every SIMD level and split decodes in as one byte
+ * at a time does (a run of one byte never reaches a SIMD kernel) */
+static void expect_simd_same(const uint8_t *in, size_t len)
+{
+	static uint8_t want[DECODE_B64_OUT_MAX(RAND_LEN_MAX) + 3];
+	static uint8_t got[DECODE_B64_OUT_MAX(RAND_LEN_MAX) + 3];
+	unsigned want_bad, bad;
+	size_t  want_n, n;
+
+	decode_b64_simd_limit(B64_SIMD_NONE);
+	want_n = b64_whole(in, len, 1, want, &want_bad);
+	for (int level = B64_SIMD_NONE; level <= B64_SIMD_VBMI; level++) {
+		decode_b64_simd_limit(level);
+		n = b64_whole(in, len, 0, got, &bad);
+		assert_int_equal(n, want_n);
+		assert_memory_equal(got, want, n);
+		assert_int_equal(bad, want_bad);
+		n = b64_whole(in, len, 1 + rnd(300), got, &bad);
+		assert_int_equal(n, want_n);
+		assert_memory_equal(got, want, n);
+		assert_int_equal(bad, want_bad);
+	}
+	decode_b64_simd_limit(B64_SIMD_VBMI);
+}
+
+static void test_base64_simd_matches_bytewise_on_random_input(void **state)
+{
+	static uint8_t in[RAND_LEN_MAX];
+	static const unsigned rates[] = {0, 0, 1, 5, 20, 200};
+
+	(void) state;
+	for (int i = 0; i < RAND_INPUTS; i++) {
+		size_t  n = gen_b64(in, 1 + rnd(RAND_LEN_MAX),
+				    rates[rnd(sizeof(rates) / sizeof(rates[0]))]);
+
+		expect_simd_same(in, n);
+	}
+}
+
+static void test_base64_simd_matches_bytewise_at_every_length(void **state)
+{
+	static uint8_t in[EVERY_LEN_MAX];
+
+	(void) state;
+	for (size_t len = 0; len <= EVERY_LEN_MAX; len++) {
+		for (int k = 0; k < 20; k++) {
+			gen_b64(in, EVERY_LEN_MAX, k < 10 ? 0 : 10);
+			expect_simd_same(in, len);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -140,6 +276,8 @@ int main(void)
 		cmocka_unit_test(test_base64_missing_padding_keeps_partial_quantum),
 		cmocka_unit_test(test_base64_data_after_padding_is_decoded_and_flagged),
 		cmocka_unit_test(test_base64_lone_sextet_is_dropped),
+		cmocka_unit_test(test_base64_simd_matches_bytewise_on_random_input),
+		cmocka_unit_test(test_base64_simd_matches_bytewise_at_every_length),
 		cmocka_unit_test(test_qp_soft_breaks_join_lines),
 		cmocka_unit_test(test_qp_hex_in_either_case),
 		cmocka_unit_test(test_qp_invalid_sequences_pass_literally),
