@@ -43,8 +43,10 @@
  *
  *	The loop takes no lock, makes no system call and never allocates
  *	from the heap: mbufs come from the pool, TCP allocated its tables
- *	in dp_lcore_setup() (start-up, from hugepage memory). The one
- *	exception is opt-in: with idle_sleep_us set (trials on shared cores,
+ *	in dp_lcore_setup() (start-up, from hugepage memory). Two
+ *	exceptions: the SMTP application writes the control thread's
+ *	eventfd when it hands over a message while control sleeps (at most
+ *	once per sleep: dp/smtp_ctrl.c), and, opt-in, with idle_sleep_us set (trials on shared cores,
  *	never production), an lcore that found nothing to do DP_IDLE_POLLS
  *	times in a row sleeps that long, giving the core back to the kernel.
  *

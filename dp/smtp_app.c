@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_errno.h>
@@ -378,6 +379,20 @@ static void verdict_copy(struct smtpdp_handoff *r)
 	r->verdict.policy = copy_str(r->policy, sizeof(r->policy), r->verdict.policy);
 }
 
+/* ring_bell - wake control if it sleeps (one write per sleep at most) */
+static void ring_bell(struct smtpdp_lcore *l)
+{
+	static const uint64_t one = 1;
+
+	if (l->bell == NULL || !__atomic_load_n(&l->bell->sleeping, __ATOMIC_SEQ_CST)
+	    || !__atomic_exchange_n(&l->bell->sleeping, 0, __ATOMIC_SEQ_CST))
+		return;
+	l->ctr->ctl_wakeups++;
+	/* Cannot block (EFD_NONBLOCK) and cannot lose the wake-up: a counter
+	 * at its limit is readable already. */
+	(void)!write(l->bell->efd, &one, sizeof(one));
+}
+
 /* on_msg_end - verdict now, delivery by control, reply when it answers */
 static void on_msg_end(void *ctx, const struct smtp_txn *t)
 {
@@ -420,6 +435,7 @@ static void on_msg_end(void *ctx, const struct smtp_txn *t)
 		return;
 	}
 	l->ctr->messages++;
+	ring_bell(l);
 }
 
 /* on_msg_abort - drop the message; a handed-off one is only disowned */

@@ -183,8 +183,21 @@ struct smtpdp_conn {
 	struct smtpdp_handoff rec;
 };
 
+/*
+ * The control thread's doorbell. Control sets `sleeping` before it waits
+ * in the kernel (and looks at the rings once more after setting it); the
+ * lcore that then posts a record clears it and writes the eventfd. So an
+ * lcore makes that one system call only when control is asleep, at most
+ * once per sleep, and a record never waits for control's timeout.
+ */
+struct smtpdp_bell {
+	int sleeping;			/* atomics only */
+	int efd;			/* eventfd, in control's epoll set */
+};
+
 struct smtpdp_lcore {
 	unsigned index;
+	struct smtpdp_bell *bell;	/* NULL: control polls (tests) */
 	const struct smtpdp_config *cfg;
 	struct engine_worker *engine;
 	struct rte_mempool *chunks;

@@ -19,6 +19,13 @@
  *	record with its reply on the lcore's result ring. The body iovecs
  *	point straight at the chunks in hugepage memory: no copy.
  *
+ *	An lcore that posts a record while this thread sleeps wakes it
+ *	through an eventfd (struct smtpdp_bell, smtp_app.h): one write per
+ *	sleep at most, none while control is awake. Without it a record
+ *	waited for the 1 ms timeout, half a millisecond on average, most of
+ *	a lone message's latency; 50 us timeouts instead cost ~40 us of
+ *	control CPU per message on the veth bench (docs/benchmarks.md).
+ *
  *	docs/adr/0007-dp-handoff-in-process.md says why this is a thread of
  *	mxgate-dp for now rather than the mxgate-control process of the
  *	design.
@@ -30,10 +37,11 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/prctl.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,15 +59,9 @@
 #include "smtp_app.h"
 #include "sfilter_hooks.h"
 
-#define SMTPCTL_WAIT_MS		1	/* epoll wait when idle (cold) */
-#define SMTPCTL_WARM_WAIT_US	50	/* ... and within SMTPCTL_WARM_MS of
-					 * the last record: the lcore cannot
-					 * wake us without a system call, so
-					 * this bounds a record's pickup delay
-					 * while mail flows */
-#define SMTPCTL_WARM_MS		200	/* how long a record keeps us warm */
-#define SMTPCTL_TIMER_SLACK_NS	1000	/* so that a 50 us sleep is ~50 us
-					 * (the default slack is 50 us) */
+#define SMTPCTL_WAIT_MS		1	/* epoll wait: timers (relay,
+					 * TLS reload, sender filter); the
+					 * lcores' doorbell ends it early */
 #define SMTPCTL_BURST		32	/* records taken per ring and pass */
 #define SMTPCTL_QID_WORKER	0x80	/* qid worker field: dp, not filter */
 #define SMTPCTL_CHUNK_POOL	"mxgate_msgchunks"
@@ -78,6 +80,7 @@ struct smtpctl {
 	struct sfilter *sf;		/* NULL: no sender filter */
 	struct profiler_store *pstore;	/* profiler blocks in the store */
 	int epfd;
+	struct smtpdp_bell bell;	/* the lcores wake us (smtp_app.h) */
 	pthread_t tid;
 	bool started;
 	volatile int quit;
@@ -163,40 +166,48 @@ static void submit(struct smtpctl *ctl, struct smtpdp_handoff *rec,
 	delivery_submit(ctl->delivery, m, now);
 }
 
-/* ctl_wait - wait for delivery's sockets, at most wait_us */
-static void ctl_wait(struct smtpctl *ctl, unsigned wait_us)
+/* rings_empty - nothing waits on any lcore's ring to control */
+static bool rings_empty(const struct smtpctl *ctl)
+{
+	unsigned w;
+
+	for (w = 0; w < ctl->nworkers; w++)
+		if (!rte_ring_empty(ctl->lcs[w]->to_ctrl))
+			return false;
+	return true;
+}
+
+/* ctl_wait - sleep until delivery's sockets, the doorbell or the timeout
+ *
+ * `sleeping` is set before the rings are looked at once more: an lcore
+ * that enqueued before that look is seen by it, one that enqueues after
+ * it sees `sleeping` and rings (both sides use sequentially consistent
+ * atomics, so the two cannot both miss).
+ */
+static void ctl_wait(struct smtpctl *ctl)
 {
 	struct epoll_event ev[4];
-	struct timespec ts = { 0, (long)wait_us * 1000 };
-	int n;
+	uint64_t v;
+	int n, i;
 
-	n = epoll_pwait2(ctl->epfd, ev, 4, &ts, NULL);
-	if (n < 0 && errno == ENOSYS)	/* kernel before 5.11 */
-		n = epoll_wait(ctl->epfd, ev, 4, wait_us ? SMTPCTL_WAIT_MS : 0);
+	__atomic_store_n(&ctl->bell.sleeping, 1, __ATOMIC_SEQ_CST);
+	n = epoll_wait(ctl->epfd, ev, 4, rings_empty(ctl) ? SMTPCTL_WAIT_MS : 0);
+	__atomic_store_n(&ctl->bell.sleeping, 0, __ATOMIC_SEQ_CST);
 	if (n < 0 && errno != EINTR) {
 		fprintf(stderr, "mxgate-dp: control: epoll_wait: %s\n",
 			strerror(errno));
 		usleep(SMTPCTL_WAIT_MS * 1000);
 	}
+	for (i = 0; i < n; i++)
+		if (ev[i].data.fd == ctl->bell.efd)
+			(void)!read(ctl->bell.efd, &v, sizeof(v));
 }
 
-/* ctl_main - the control thread: rings in, delivery, rings out
- *
- * The lcores post records on rings and never make a system call, so
- * nothing wakes this thread when one arrives: it looks at the rings
- * after every wait. While mail flows (a record within SMTPCTL_WARM_MS)
- * the wait is SMTPCTL_WARM_WAIT_US, otherwise SMTPCTL_WAIT_MS; the
- * downstream's replies wake it at once either way. A record therefore
- * waits about 25 us on average under traffic (a 1 ms wait made it
- * 0.5 ms, most of a lone message's latency), and an idle gateway
- * wakes 1,000 times a second, as before.
- */
+/* ctl_main - the control thread: rings in, delivery, rings out */
 static void *ctl_main(void *arg)
 {
 	struct smtpctl *ctl = arg;
-	uint64_t warm_until = 0;
 
-	(void)prctl(PR_SET_TIMERSLACK, SMTPCTL_TIMER_SLACK_NS, 0, 0, 0);
 	while (!ctl->quit) {
 		struct smtpdp_handoff *recs[SMTPCTL_BURST];
 		uint64_t now = mono_ms();
@@ -209,10 +220,8 @@ static void *ctl_main(void *arg)
 				submit(ctl, recs[i], now);
 			got += n;
 		}
-		if (got)
-			warm_until = now + SMTPCTL_WARM_MS;
-		ctl_wait(ctl, got ? 0 : now < warm_until ? SMTPCTL_WARM_WAIT_US
-			 : SMTPCTL_WAIT_MS * 1000);
+		if (got == 0)
+			ctl_wait(ctl);
 		delivery_run(ctl->delivery, mono_ms());
 		ctl->relay_queued = delivery_queued(ctl->delivery);
 		smtpdp_tls_control(&ctl->cfg);
@@ -339,6 +348,7 @@ struct smtpctl *smtpctl_create(const struct dpconf *cf, unsigned nworkers,
 		return NULL;
 	}
 	ctl->epfd = -1;
+	ctl->bell.efd = -1;
 	ctl->nworkers = nworkers;
 	smtp_config_from(ctl, cf);
 	memset(&err, 0, sizeof(err));
@@ -402,11 +412,21 @@ struct smtpctl *smtpctl_create(const struct dpconf *cf, unsigned nworkers,
 	}
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN;
+	ev.data.fd = delivery_fd(ctl->delivery);
 	if ((ctl->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0
 	    || epoll_ctl(ctl->epfd, EPOLL_CTL_ADD, delivery_fd(ctl->delivery), &ev) < 0) {
 		fprintf(stderr, "mxgate-dp: control epoll: %s\n", strerror(errno));
 		goto fail;
 	}
+	ev.data.fd = ctl->bell.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (ctl->bell.efd < 0
+	    || epoll_ctl(ctl->epfd, EPOLL_CTL_ADD, ctl->bell.efd, &ev) < 0) {
+		fprintf(stderr, "mxgate-dp: control doorbell (eventfd): %s\n",
+			strerror(errno));
+		goto fail;
+	}
+	for (i = 0; i < nworkers; i++)
+		ctl->lcs[i]->bell = &ctl->bell;
 	printf("mxgate-dp: smtp: rules %s (%zu rules, version %s), relay %s:%u,"
 	       " %u sessions of %zu bytes per worker, %u chunks of %u bytes\n", cf->rules,
 	       rules_count(ctl->rules), rules_version(ctl->rules), ctl->cfg.relay.host,
@@ -468,6 +488,8 @@ void smtpctl_stop(struct smtpctl *ctl)
 	rte_mempool_free(ctl->chunks);
 	if (ctl->epfd >= 0)
 		close(ctl->epfd);
+	if (ctl->bell.efd >= 0)
+		close(ctl->bell.efd);
 	if (ctl->log && ctl->log != stdout)
 		fclose(ctl->log);
 	if (ctl->rules)

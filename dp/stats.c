@@ -74,7 +74,7 @@ static const struct dpstats_field dpstats_fields[] = {
     SMTPS(sessions), SMTPS(sessions_refused), SMTPS(sessions_shutdown),
     SMTPS(messages), SMTPS(msg_bytes), SMTPS(msg_pass), SMTPS(msg_tag),
     SMTPS(msg_quarantine), SMTPS(msg_discard), SMTPS(msg_tempfail), SMTPS(msg_reject),
-    SMTPS(msg_delivered), SMTPS(msg_no_chunk), SMTPS(msg_engine_fail), SMTPS(msg_busy),
+    SMTPS(msg_delivered), SMTPS(msg_no_chunk), SMTPS(msg_engine_fail), SMTPS(msg_busy), SMTPS(ctl_wakeups),
     SMTPS(results_dropped), SMTPS(replies_4xx), SMTPS(replies_5xx), SMTPS(reply_bytes),
     SFS(syn_dropped), SFS(syn_reset), SFS(refused_block), SFS(refused_conns),
     SFS(refused_rate), SFS(refused_profiler), SFS(refused_dnsbl), SFS(refused_pregreet),

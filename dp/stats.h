@@ -73,6 +73,7 @@ struct dp_smtp_counters {
     uint64_t msg_no_chunk;	/* chunk pool empty: 451 */
     uint64_t msg_engine_fail;	/* engine refused or failed: 451 */
     uint64_t msg_busy;		/* previous record still with control */
+    uint64_t ctl_wakeups;	/* doorbell writes: control was asleep */
     uint64_t results_dropped;	/* reply came after the session gave up */
     uint64_t replies_4xx;	/* final reply lines sent, by class */
     uint64_t replies_5xx;
