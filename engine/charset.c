@@ -158,17 +158,39 @@ static size_t utf8_valid_prefix(const uint8_t *s, size_t len)
 		uint8_t c;
 
 #ifdef __SSE2__
-		/* SSE2 is part of x86-64: 16 bytes per step, no CPU check */
-		while (i + 16 <= len) {
-			unsigned m = (unsigned) _mm_movemask_epi8(
-				_mm_loadu_si128((const __m128i *) (s + i)));
+		/*
+		 * SSE2 is part of x86-64: 16 bytes per step, no CPU check.
+		 * A block of ASCII and whole two-byte sequences (C2..DF, then
+		 * 80..BF: accented Latin) is passed in one step: its
+		 * continuation bytes must be exactly those after a lead, the
+		 * first one after a lead that ended the block before (carry).
+		 * Any other block goes to the byte-wise code, from the lead
+		 * of a sequence cut by the block end if there is one.
+		 */
+		unsigned carry = 0;
 
-			if (m != 0) {
-				i += (size_t) __builtin_ctz(m);
-				goto high;
+		while (i + 16 <= len) {
+			__m128i v = _mm_loadu_si128((const __m128i *) (s + i));
+			unsigned m = (unsigned) _mm_movemask_epi8(v), cont, lead;
+
+			if (m == 0 && carry == 0) {
+				i += 16;
+				continue;
 			}
+			/* signed bytes: 80..BF are -128..-65, C2..DF -62..-33 */
+			cont = (unsigned) _mm_movemask_epi8(
+				_mm_cmplt_epi8(v, _mm_set1_epi8(-64)));
+			lead = (unsigned) _mm_movemask_epi8(_mm_and_si128(
+				_mm_cmpgt_epi8(v, _mm_set1_epi8(-63)),
+				_mm_cmplt_epi8(v, _mm_set1_epi8(-32))));
+			if ((m & ~(cont | lead)) != 0
+			    || cont != (((lead << 1) | carry) & 0xFFFFu)) {
+				break;
+			}
+			carry = lead >> 15;
 			i += 16;
 		}
+		i -= carry;
 #endif
 		while (i + 8 <= len) {
 			uint64_t w;
@@ -182,9 +204,6 @@ static size_t utf8_valid_prefix(const uint8_t *s, size_t len)
 		}
 		if (i >= len)
 			break;
-#ifdef __SSE2__
-high:
-#endif
 		c = s[i];
 
 		if (c < 0x80) {

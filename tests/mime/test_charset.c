@@ -1,5 +1,6 @@
 /*
- * test_charset.c - conversion to UTF-8, multibyte sequences split anywhere
+ * test_charset.c - conversion to UTF-8, multibyte sequences split anywhere;
+ *	the 16-byte UTF-8 validation against the byte-wise one
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,9 @@
 #include "mime_int.h"
 
 #define OUT_MAX	4096
+#define UTF8_RAND_INPUTS 20000	/* random texts checked at every length */
+#define UTF8_RAND_LEN	300	/* bytes of one random text, at most */
+#define UTF8_SCALAR_MAX	4	/* a window this short never takes SSE2 */
 
 /* conv_split - convert in (len bytes) cut at cut, collect the output */
 static size_t conv_split(const char *cs, const uint8_t *in, size_t len,
@@ -126,6 +130,76 @@ static void test_short_string_conversion_is_cut_at_char_boundary(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* rnd - xorshift64: the same texts on every run */
+static uint64_t rnd_state = 0x2545F4914F6CDD1Dull;
+
+static unsigned rnd(unsigned n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return (unsigned) (rnd_state >> 11) % n;
+}
+
+/* utf8_bytewise - the valid prefix as the byte-wise code finds it: one
+ * character at a time through windows too short for the 16-byte path */
+static size_t utf8_bytewise(const uint8_t *s, size_t len)
+{
+	size_t  i = 0;
+
+	while (i < len) {
+		size_t  w = len - i < UTF8_SCALAR_MAX ? len - i
+			: UTF8_SCALAR_MAX, k = charset_utf8_valid(s + i, w);
+
+		if (k == 0)
+			return i;
+		i += k;
+	}
+	return i;
+}
+
+/* gen_text - mostly ASCII and accented Latin, with some longer, cut,
+ * stray and invalid sequences */
+static size_t gen_text(uint8_t *b, size_t max)
+{
+	static const char *const pieces[] = {
+		"caf\xC3\xA9 ", "na\xC3\xAFve", "Gr\xC3\xB6\xC3\x9F" "e",
+		"\xC2\xA0", "\xDF\xBF", "\xE2\x82\xAC", "\xF0\x9F\x98\x80",
+		"\xC3", "\xA9", "\xC0\x80", "\xC1\xBF", "\xED\xA0\x80",
+		"\xF4\x90\x80\x80", "\xE0\x80\xAF", "\xFF", "\xC3\xC3",
+	};
+	unsigned odd = rnd(4) == 0 ? 16 : 5;	/* pieces drawn from */
+	size_t  n = 0;
+
+	while (n < max) {
+		if (rnd(3) != 0) {
+			b[n++] = (uint8_t) (' ' + rnd(95));
+			continue;
+		}
+		const char *p = pieces[rnd(odd)];
+
+		for (size_t k = 0; p[k] && n < max; k++)
+			b[n++] = (uint8_t) p[k];
+	}
+	return n;
+}
+
+static void test_utf8_validation_in_blocks_matches_bytewise(void **state)
+{
+	static uint8_t text[UTF8_RAND_LEN];
+
+	(void) state;
+	for (int i = 0; i < UTF8_RAND_INPUTS; i++) {
+		size_t  n = gen_text(text, 1 + rnd(UTF8_RAND_LEN));
+		size_t  from = rnd(4);	/* any alignment */
+
+		for (size_t len = from; len <= n; len += 1 + rnd(8))
+			assert_int_equal(charset_utf8_valid(text + from,
+							    len - from),
+					 utf8_bytewise(text + from, len - from));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -137,6 +211,7 @@ int main(void)
 		cmocka_unit_test(test_utf16_with_bom_and_surrogates_at_every_split),
 		cmocka_unit_test(test_unknown_charset_passes_bytes),
 		cmocka_unit_test(test_short_string_conversion_is_cut_at_char_boundary),
+		cmocka_unit_test(test_utf8_validation_in_blocks_matches_bytewise),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
