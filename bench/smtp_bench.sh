@@ -81,10 +81,22 @@ SINK_PID=$!
 # server_cpu KIND PID - "busy idle lcore other": cumulative lcore cycles
 # and CPU seconds of the lcore threads and of the other threads (KIND dp),
 # or "0 0 0 cpu" for an ordinary process
+# The busy share and the lcore's CPU time must cover the same window: the
+# counters come from one --stats snapshot (a secondary process that takes a
+# few tenths of a second to attach), and the lcore CPU time is read just
+# before and just after it and averaged, so that the snapshot sits in the
+# middle of the CPU reading. (Reading them apart made the window of the
+# CPU time up to a second longer than the counters', which inflated short
+# runs, e.g. 100 KB x 200 messages.)
 server_cpu() {
     if [ "$1" = dp ]; then
-	echo "$(dp_stat busy_cycles) $(dp_stat idle_cycles)" \
-	     "$($PY "$HERE_B/smtp_cpu.py" "$2" lcore) $($PY "$HERE_B/smtp_cpu.py" "$2" nonlcore)"
+	local a b c
+	a=$($PY "$HERE_B/smtp_cpu.py" "$2" lcore)
+	c=$(dp_stats | awk '$1 == "busy_cycles" && b == "" { b = $2 } $1 == "idle_cycles" && i == "" { i = $2 }
+			    END { print b + 0, i + 0 }')
+	b=$($PY "$HERE_B/smtp_cpu.py" "$2" lcore)
+	echo "$c $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.6f", (a + b) / 2 }')" \
+	     "$($PY "$HERE_B/smtp_cpu.py" "$2" nonlcore)"
     else
 	echo "0 0 0 $($PY "$HERE_B/smtp_cpu.py" "$2" all)"
     fi
@@ -125,11 +137,14 @@ measure() {
 	    awk -F, -v l="$label" -v s="$size" -v n="$n" '$1 != "" && $1 !~ /^#/ && $2 > 0 {
 		printf "%s %d B: thread %s: %.1f %s per message\n", l, s, $1, $2 / n, $4 }' "$WORK/sc" >&2
 	fi
-	[ "$kind" = dp ] && echo "$p0 $(dp_stat rx_pkts) $(dp_stat tx_pkts) $(dp_stat loops) $(dp_stat busy_cycles) $(dp_stat tx_bursts) $(dp_stat tx_cycles) $(dp_stat tsc_hz)" |
+	txs=0
+	[ "$kind" = dp ] && p1="$(dp_stat rx_pkts) $(dp_stat tx_pkts) $(dp_stat loops) $(dp_stat busy_cycles) $(dp_stat tx_bursts) $(dp_stat tx_cycles) $(dp_stat tsc_hz)" &&
+	    txs=$(echo "$p0 $p1" | awk '{ print ($10 > $4) ? ($12 - $6) / ($10 - $4) : 0 }')
+	[ "$kind" = dp ] && echo "$p0 $p1" |
 	    awk -v l="$label" -v s="$size" -v n="$n" '{ us = 1e6 / $13
 		printf "%s %d B: per message %.1f frames in, %.1f out, %.1f loops; lcore busy %.1f us (TSC), of which %.1f us in %.1f TX bursts (tsc_hz %.0f)\n",
 		    l, s, ($7-$1)/n, ($8-$2)/n, ($9-$3)/n, ($10-$4)/n*us, ($12-$6)/n*us, ($11-$5)/n, $13 }' >&2
-	lines="$lines$label $size $n $t0 $t1 $(cpu_used "$c0" "$c1")
+	lines="$lines$label $size $n $t0 $t1 $(cpu_used "$c0" "$c1") $(awk -v a="$(cpu_used "$c0" "$c1")" -v x="$txs" 'BEGIN { split(a, f, " "); printf "%.4f", f[2] * x }')
 "
 	sleep 0.5
 	done
@@ -196,7 +211,7 @@ case " $SERVERS " in *" sink "*)
 esac
 
 cat "$WORK/raw_dp" "$WORK/raw_k" > "$WORK/raw"
-echo "raw: label size n t0 t1 cpu_s lcore_busy_s other_threads_s p50_ms p99_ms lat_failures"
+echo "raw: label size n t0 t1 cpu_s lcore_busy_s other_threads_s lcore_tx_s p50_ms p99_ms lat_failures"
 cat "$WORK/raw"
 echo
 awk '
@@ -209,9 +224,10 @@ awk '
     {
 	n = $3; wall = $5 - $4; cpu = $6
 	key = $1 " " $2
-	if (!(key in cnt)) { keys[++nk] = key; lbl[key] = $1; sz[key] = $2; p50[key] = $9; p99[key] = $10 }
+	if (!(key in cnt)) { keys[++nk] = key; lbl[key] = $1; sz[key] = $2; p50[key] = $10; p99[key] = $11 }
 	k = ++cnt[key]
 	mps[key, k] = n / wall; mbs[key, k] = n * $2 / wall / 1e6; us[key, k] = cpu / n * 1e6
+	lc[key, k] = $7 / n * 1e6; ot[key, k] = $8 / n * 1e6; tx[key, k] = $9 / n * 1e6
     }
     END {
 	print "| server | message | msg/s | MB/s | p50 ms | p99 ms | server CPU µs/msg | (lowest–highest) | msgs per server CPU-s |"
@@ -223,7 +239,18 @@ awk '
 	    per[key] = m3 > 0 ? 1e6 / m3 : 0
 	    printf "| %s | %d KB | %.0f | %.1f | %.2f | %.2f | %.0f | %.0f–%.0f | %.0f |\n",
 		   lbl[key], sz[key] / 1024, m1, m2, p50[key], p99[key], m3, c[1], c[k], per[key]
+	    if (lbl[key] ~ /^mxgate-dp/) {
+		for (j = 1; j <= k; j++) { a[j] = lc[key, j]; b[j] = tx[key, j]; c[j] = ot[key, j] }
+		split_line[key] = sprintf("| %s | %d KB | %.0f | %.0f | %.0f | %.0f |", lbl[key], sz[key] / 1024,
+		    med(a, k), med(b, k), med(a, k) - med(b, k), med(c, k))
+	    }
 	}
+	print ""
+	print "| mxgate-dp | message | lcore busy µs/msg | of which TX burst (sendto) | lcore without TX | control threads µs/msg |"
+	print "|---|---|---:|---:|---:|---:|"
+	for (i = 1; i <= nk; i++)
+	    if (keys[i] in split_line)
+		print split_line[keys[i]]
 	print ""
 	print "| message | mxgate-dp ÷ mxgate-filter (target ≥ 3) | mxgate-dp ÷ smtp-sink (target ≥ 2) |"
 	print "|---|---:|---:|"
