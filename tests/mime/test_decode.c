@@ -1,6 +1,7 @@
 /*
  * test_decode.c - base64 and quoted-printable decoders, split anywhere;
- *	the SIMD base64 kernels against byte-at-a-time decoding
+ *	the SIMD base64 kernels and the 16-byte quoted-printable copy
+ *	against byte-at-a-time decoding
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -267,6 +268,80 @@ static void test_base64_simd_matches_bytewise_at_every_length(void **state)
 	}
 }
 
+/* gen_qp - random quoted-printable text: words, escapes in either case,
+ * soft breaks (CRLF or LF), "==", "=" before junk, and a cut at the end */
+static size_t gen_qp(uint8_t *b, size_t max)
+{
+	static const char *const pieces[] = {
+		"=C3=A9", "=c3=bc", "=3D", "=\r\n", "=\n", "==", "=G1", "=4",
+		"= ", "=\r", " ", "\r\n", "<p>", "https://x.example/?a=3D1",
+	};
+	size_t  n = 0;
+
+	while (n < max) {
+		if (rnd(3) != 0) {
+			b[n++] = (uint8_t) ('a' + rnd(26));
+			continue;
+		}
+		const char *p = pieces[rnd(sizeof(pieces) / sizeof(pieces[0]))];
+
+		for (size_t k = 0; p[k] && n < max; k++)
+			b[n++] = (uint8_t) p[k];
+	}
+	return n;
+}
+
+/* qp_pieces - decode in pieces of at most piece bytes into exact-size
+ * buffers (ASan sees any write past DECODE_QP_OUT_MAX) */
+static size_t qp_pieces(const uint8_t *in, size_t len, size_t piece,
+			uint8_t *out, unsigned *bad)
+{
+	struct decode_qp d;
+	size_t  n = 0, o = 0;
+
+	decode_qp_init(&d);
+	while (o < len) {
+		size_t  k = len - o > piece ? piece : len - o;
+		uint8_t *tmp = malloc(DECODE_QP_OUT_MAX(k));
+
+		assert_non_null(tmp);
+		size_t  m = decode_qp_run(&d, in + o, k, tmp);
+
+		assert_true(m <= DECODE_QP_OUT_MAX(k));
+		memcpy(out + n, tmp, m);
+		free(tmp);
+		n += m;
+		o += k;
+	}
+	n += decode_qp_finish(&d, out + n);
+	*bad = d.bad;
+	return n;
+}
+
+static void test_qp_in_blocks_matches_bytewise_on_random_input(void **state)
+{
+	static uint8_t in[RAND_LEN_MAX];
+	static uint8_t want[DECODE_QP_OUT_MAX(RAND_LEN_MAX) + 3];
+	static uint8_t got[DECODE_QP_OUT_MAX(RAND_LEN_MAX) + 3];
+
+	(void) state;
+	for (int i = 0; i < RAND_INPUTS; i++) {
+		size_t  len = gen_qp(in, rnd(RAND_LEN_MAX / 4) + 1), n, want_n;
+		unsigned want_bad, bad;
+
+		/* one byte at a time never has 16 bytes to copy at once */
+		want_n = qp_pieces(in, len, 1, want, &want_bad);
+		n = qp_pieces(in, len, len, got, &bad);
+		assert_int_equal(n, want_n);
+		assert_memory_equal(got, want, n);
+		assert_int_equal(bad, want_bad);
+		n = qp_pieces(in, len, 1 + rnd(64), got, &bad);
+		assert_int_equal(n, want_n);
+		assert_memory_equal(got, want, n);
+		assert_int_equal(bad, want_bad);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -282,6 +357,7 @@ int main(void)
 		cmocka_unit_test(test_qp_hex_in_either_case),
 		cmocka_unit_test(test_qp_invalid_sequences_pass_literally),
 		cmocka_unit_test(test_qp_trailing_equals_is_dropped),
+		cmocka_unit_test(test_qp_in_blocks_matches_bytewise_on_random_input),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
