@@ -124,18 +124,20 @@ size_t relay_xforward_line(const struct relay_conn *c, size_t want,
 	int k;
 
 	for (k = 0; k <= RELAY_XFORWARD_ATTRS; k++) {
-		int more = k < RELAY_XFORWARD_ATTRS
-			   && xforward_attr(c, k, attr, sizeof(attr));
+		int last = k == RELAY_XFORWARD_ATTRS;
+		int more = !last && xforward_attr(c, k, attr, sizeof(attr));
 
+		if (!more && !last)
+			continue;	/* not announced: the next one */
 		alen = more ? strlen(attr) : 0;
-		if (len && (!more || len + 1 + alen + 2 > RELAY_CMD_LINE_MAX)) {
+		if (len && (last || len + 1 + alen + 2 > RELAY_CMD_LINE_MAX)) {
 			if (line && nlines == want)
 				snprintf(line, size, "%s", cur);
 			nlines++;
 			len = 0;
 		}
-		if (!more)
-			continue;
+		if (last)
+			break;
 		if (len == 0)
 			len = (size_t)snprintf(cur, sizeof(cur), "XFORWARD");
 		cur[len++] = ' ';

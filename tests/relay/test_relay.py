@@ -421,6 +421,8 @@ def test_xforward_source_local_is_passed_through():
     attrs, lines = xforward_of(("-S", "LOCAL", "-I", "4Xq1Zk2ABCz", "-Q", "mx0000001"))
     if attrs.get("SOURCE") != "LOCAL":
         fail(f"the up-stream's SOURCE=LOCAL was not passed on: {lines}")
+    if len(lines) != 1:
+        fail(f"short values in one XFORWARD line, got {lines}")
     for want in ("ADDR", "NAME", "PORT", "PROTO", "HELO"):
         if want not in attrs:
             fail(f"{want} missing: {lines}")
@@ -453,11 +455,11 @@ def test_xforward_ident_is_our_qid_without_upstream():
 def test_xforward_no_ident_or_source_when_not_announced():
     attrs, lines = xforward_of(("-S", "LOCAL", "-I", "4Xq1Zk2ABCz", "-Q", "mx0000001"),
                                announce="NAME ADDR PORT PROTO HELO SOURCE")
-    if "IDENT" in attrs or attrs.get("SOURCE") != "LOCAL":
-        fail(f"IDENT not announced: want SOURCE only, got {lines}")
+    if "IDENT" in attrs or attrs.get("SOURCE") != "LOCAL" or len(lines) != 1:
+        fail(f"IDENT not announced: want SOURCE only, in one line, got {lines}")
     attrs, lines = xforward_of(("-S", "LOCAL", "-I", "4Xq1Zk2ABCz"), announce="NAME ADDR")
-    if sorted(attrs) != ["ADDR", "NAME"]:
-        fail(f"only NAME and ADDR announced, got {lines}")
+    if sorted(attrs) != ["ADDR", "NAME"] or len(lines) != 1:
+        fail(f"only NAME and ADDR announced, want them in one line, got {lines}")
 
 
 def test_xforward_values_are_xtext_encoded():
