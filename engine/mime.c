@@ -459,7 +459,35 @@ static size_t header_feed(struct mime_parser *p, const uint8_t *b,
 			}
 			break;
 		case HL_VALUE: {
-			const uint8_t *nl = memchr(b + i, '\n', len - i);
+#ifdef __SSE2__
+			/*
+			 * A value line is short: copy 16 bytes at a time while
+			 * looking for its LF rather than call memchr() and
+			 * memcpy() for it (whole steps only, with 16 bytes of
+			 * input left and of room in the field).
+			 */
+			while (len - i >= 16 &&
+			       p->lim.max_header - p->nfield >= 16) {
+				__m128i v = _mm_loadu_si128(
+					(const __m128i *) (b + i));
+				unsigned m = (unsigned) _mm_movemask_epi8(
+					_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')));
+
+				_mm_storeu_si128((__m128i *) (p->field +
+							      p->nfield), v);
+				if (m != 0) {
+					unsigned k = (unsigned) __builtin_ctz(m);
+
+					p->nfield += k;
+					i += k;
+					break;
+				}
+				p->nfield += 16;
+				i += 16;
+			}
+#endif
+			const uint8_t *nl = i == len ? NULL : b[i] == '\n' ?
+				b + i : memchr(b + i, '\n', len - i);
 			size_t n = nl ? (size_t) (nl - b) - i : len - i;
 
 			field_add(p, b + i, n);
