@@ -33,6 +33,9 @@
  */
 #include <inttypes.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "smtp_int.h"
 
@@ -150,9 +153,33 @@ static size_t text_run(struct smtp_session *s, const uint8_t *p, size_t n)
 	size_t i = 0;
 
 	/* The fast path: most content is plain line text, and only CR, LF
-	 * and NUL need the state machine. */
+	 * and NUL need the state machine. Sixteen bytes per step (SSE2 is
+	 * part of x86-64): a 76-column base64 line is five steps instead of
+	 * 76 rounds of three compares, which made this loop the data
+	 * plane's largest user-space cost on 100 KB messages. */
+#ifdef __SSE2__
+	const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+	const __m128i nul = _mm_setzero_si128();
+
+	while (i + 16 <= n) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+		__m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, cr),
+							_mm_cmpeq_epi8(v, lf)),
+					   _mm_cmpeq_epi8(v, nul));
+		unsigned mask = (unsigned)_mm_movemask_epi8(hit);
+
+		if (mask) {
+			i += (size_t)__builtin_ctz(mask);
+			goto found;
+		}
+		i += 16;
+	}
+#endif
 	while (i < n && p[i] != '\r' && p[i] != '\n' && p[i] != 0)
 		i++;
+#ifdef __SSE2__
+found:
+#endif
 	s->text_line += i;
 	if (s->text_line > s->cfg->text_line_max)
 		content_fail(s, SMTP_FAIL_LINE);
