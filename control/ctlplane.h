@@ -24,7 +24,9 @@
  *
  *	core_stats	fill up to max per-core snapshots, return how many.
  *			Called from the management thread: read the
- *			single-writer counters without locks.
+ *			single-writer counters without locks. Set .has
+ *			to what the daemon measures (CTLPLANE_HAS_*):
+ *			the rest is left out of /metrics and the API.
  *	rules_swap	install a new rule set in every worker (passed on to
  *			rulesmgr); *old receives the previous one, to be
  *			freed by the caller once no worker uses it.
@@ -85,12 +87,37 @@ struct pgstore;
 struct ruleset;
 struct rulesmgr;
 
+/* What a snapshot measures (ctlplane_core_stats.has): a daemon that
+ * has no frames says so, and /metrics omits those families rather than
+ * show zeros an operator would take for an idle gateway. */
+#define CTLPLANE_HAS_FRAMES	(1u << 0)	/* rx/tx_pkts, drops, cycles,
+						 * tx_bursts (mxgate-dp) */
+#define CTLPLANE_HAS_WAKEUPS	(1u << 1)	/* ctl_wakeups (mxgate-dp) */
+#define CTLPLANE_HAS_SFILTER	(1u << 2)	/* a sender filter runs */
+
+/* The sender filter's counters of one worker, as the daemon copies them
+ * from its readers (dp/sfilter_counters.h; control does not include dp). */
+struct ctlplane_sfilter_stats {
+	uint64_t syn_dropped, syn_reset;	/* block list at SYN */
+	uint64_t refused_block, refused_conns, refused_rate;
+	uint64_t refused_profiler, refused_dnsbl, refused_pregreet;
+	uint64_t rcpt_unknown;
+	uint64_t allowed, dnsbl_queries, held;
+	uint64_t events_lost, limits_full, refusals_unlogged;
+};
+
 /* One worker (lcore or socket-mode thread) as the API reports it. */
 struct ctlplane_core_stats {
 	unsigned core;			/* lcore id, or thread number */
-	uint64_t rx_pkts, rx_bytes;	/* frames (0 in socket mode) */
+	unsigned has;			/* CTLPLANE_HAS_* */
+	uint64_t rx_pkts, rx_bytes;	/* frames; socket mode: rx_bytes and
+					 * tx_bytes are socket payload bytes */
 	uint64_t tx_pkts, tx_bytes;
 	uint64_t drops;			/* frames dropped, every reason */
+	uint64_t tx_bursts, tx_cycles;	/* rte_eth_tx_burst() calls, TSC
+					 * cycles inside (part of busy) */
+	uint64_t ctl_wakeups;		/* handovers that woke control */
+	struct ctlplane_sfilter_stats sfilter;
 	uint64_t conns;			/* gauge: TCP connections / sessions */
 	uint64_t sessions;		/* SMTP sessions accepted */
 	uint64_t sessions_refused;

@@ -65,16 +65,44 @@ static volatile int dp_quit;
 static struct dp_stats_zone *dp_zone;
 static struct smtpctl *dp_smtp;
 
+/* dp_sfilter_stats - one lcore's sender-filter counters for the API */
+static void dp_sfilter_stats(struct ctlplane_sfilter_stats *o,
+			     const struct sfilter_counters *c)
+{
+    o->syn_dropped = c->syn_dropped;
+    o->syn_reset = c->syn_reset;
+    o->refused_block = c->refused_block;
+    o->refused_conns = c->refused_conns;
+    o->refused_rate = c->refused_rate;
+    o->refused_profiler = c->refused_profiler;
+    o->refused_dnsbl = c->refused_dnsbl;
+    o->refused_pregreet = c->refused_pregreet;
+    o->rcpt_unknown = c->rcpt_unknown;
+    o->allowed = c->allowed;
+    o->dnsbl_queries = c->dnsbl_queries;
+    o->held = c->held;
+    o->events_lost = c->events_lost;
+    o->limits_full = c->limits_full;
+    o->refusals_unlogged = c->refusals_unlogged;
+}
+
 /* dp_core_stats - ctlplane hook: every lcore's counters, without locks */
 static unsigned dp_core_stats(void *ctx, struct ctlplane_core_stats *out,
 			      unsigned max)
 {
     unsigned n = dp_zone->nworkers < max ? dp_zone->nworkers : max;
+    unsigned has = CTLPLANE_HAS_FRAMES | CTLPLANE_HAS_WAKEUPS;
 
+    (void) ctx;
+    /* the memzone always holds sender-filter counters; they mean something
+     * only when a filter runs */
+    if (dp_smtp && smtpctl_sfilter(dp_smtp))
+	has |= CTLPLANE_HAS_SFILTER;
     for (unsigned i = 0; i < n; i++) {
 	const struct dp_lcore_stats *w = &dp_zone->w[i];
 
 	out[i].core = dp_zone->lcore_id[i];
+	out[i].has = has;
 	out[i].rx_pkts = w->rx_pkts;
 	out[i].rx_bytes = w->rx_bytes;
 	out[i].tx_pkts = w->tx_pkts;
@@ -99,6 +127,10 @@ static unsigned dp_core_stats(void *ctx, struct ctlplane_core_stats *out,
 	out[i].replies_5xx = w->smtp.replies_5xx;
 	out[i].busy_cycles = w->busy_cycles;
 	out[i].idle_cycles = w->idle_cycles;
+	out[i].tx_bursts = w->tx_bursts;
+	out[i].tx_cycles = w->tx_cycles;
+	out[i].ctl_wakeups = w->smtp.ctl_wakeups;
+	dp_sfilter_stats(&out[i].sfilter, &w->sfilter);
 	metrics_hist_read(&w->smtp.scan_ms, &out[i].scan_ms);
 	metrics_hist_read(&w->smtp.total_ms, &out[i].total_ms);
     }

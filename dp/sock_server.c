@@ -110,6 +110,8 @@ static int conn_write(struct sock_conn *c)
 			return 0;
 		if (k < 0)
 			return -1;
+		if (c->w->cfg->stats)
+			c->w->cfg->stats[c->w->id].tx_bytes += (uint64_t)k;
 		smtp_session_output_done(&c->sess, (size_t)k);
 	}
 	return 0;
@@ -193,6 +195,8 @@ static void pump(struct sock_conn *c)
 			}
 			continue;	/* let the session take what is left */
 		}
+		if (w->cfg->stats)
+			w->cfg->stats[w->id].rx_bytes += (uint64_t)n;
 		c->in_len += (size_t)n;
 	}
 	if (eof) {

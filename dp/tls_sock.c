@@ -43,6 +43,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include "ctlplane.h"
 #include "evwatch.h"
 #include "sock_int.h"
 #include "tls.h"
@@ -99,6 +100,8 @@ static int send_cipher(struct sock_conn *c, bool *blocked)
 		}
 		if (k < 0)
 			return -1;
+		if (c->w->cfg->stats)
+			c->w->cfg->stats[c->w->id].tx_bytes += (uint64_t)k;
 		tls_conn_output_done(c->tls, (size_t)k);
 	}
 	return 0;
@@ -179,6 +182,8 @@ int sock_tls_pump(struct sock_conn *c)
 			break;
 		if (n <= 0)
 			return -1;	/* the client went away: fini says so */
+		if (c->w->cfg->stats)
+			c->w->cfg->stats[c->w->id].rx_bytes += (uint64_t)n;
 		c->in_len += (size_t)n;
 	}
 	want = 0;

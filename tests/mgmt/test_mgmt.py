@@ -16,6 +16,11 @@ the mxgate command-line tool.
              reused at the next start
   metrics    /metrics parses as Prometheus text; counters and histograms
              are consistent with the mail sent
+  sfilter    with a sender filter (block list, pregreet test, valid
+             recipients): mxgate_sfilter_refusals_total{reason} equal the
+             refusals provoked, the API's per-core "sfilter" object agrees;
+             no frame, cycle, TX-burst or wake-up metric in socket mode;
+             rx/tx bytes at least what the test's clients sent and read
   cli        mxgate status / quarantine / messages, tables and --json,
              and what it says when the gateway is not there
   store      with PostgreSQL (a throw-away cluster): message search with
@@ -460,7 +465,8 @@ def test_metrics():
         for name, typ in (("mxgate_sessions_total", "counter"),
                           ("mxgate_messages_total", "counter"),
                           ("mxgate_connections", "gauge"),
-                          ("mxgate_rx_packets_total", "counter"),
+                          ("mxgate_rx_bytes_total", "counter"),
+                          ("mxgate_tx_bytes_total", "counter"),
                           ("mxgate_scan_duration_seconds", "histogram"),
                           ("mxgate_end_to_end_duration_seconds", "histogram"),
                           ("mxgate_relay_queue_depth", "gauge"),
@@ -470,6 +476,11 @@ def test_metrics():
         def total(name, **want):
             return sum(v for (n, l), v in s.items()
                        if n == name and all((k, x) in l for k, x in want.items()))
+        # socket mode has no frames: no family that would read 0 when busy
+        for name in FRAME_FAMILIES + SFILTER_FAMILIES:
+            expect(name not in types, f"{name} in socket mode without a sender filter")
+        expect(total("mxgate_rx_bytes_total") >= len(CLEAN) + len(PHISH)
+               and total("mxgate_tx_bytes_total") > 0, f"socket bytes\n{text}")
         # the harness's port probe is a session too
         expect(total("mxgate_sessions_total") >= 2, f"sessions_total\n{text}")
         expect(total("mxgate_messages_received_total") == 2, "messages_received_total")
@@ -491,6 +502,146 @@ def test_metrics():
                "mxgate_rules_info")
     finally:
         g.destroy()
+
+
+# Families only mxgate-dp has (its lcores' frames, cycles, TX bursts and
+# control doorbell), and the sender filter's (only when one is configured).
+FRAME_FAMILIES = ["mxgate_rx_packets_total", "mxgate_tx_packets_total", "mxgate_drops_total",
+                  "mxgate_busy_cycles_total", "mxgate_idle_cycles_total",
+                  "mxgate_tx_bursts_total", "mxgate_tx_cycles_total",
+                  "mxgate_control_wakeups_total"]
+SFILTER_REASONS = ["block", "conns", "rate", "profiler", "dnsbl", "pregreet",
+                   "rcpt_unknown", "syn_dropped", "syn_reset"]
+SFILTER_FAMILIES = ["mxgate_sfilter_refusals_total", "mxgate_sfilter_allowed_total",
+                    "mxgate_sfilter_dnsbl_queries_total", "mxgate_sfilter_held_total",
+                    "mxgate_sfilter_events_lost_total", "mxgate_sfilter_limits_full_total",
+                    "mxgate_sfilter_refusals_unlogged_total"]
+
+
+class Client:
+    """One SMTP connection from a chosen loopback source that counts the
+    bytes it sends and reads (what the gateway's sockets saw)."""
+
+    def __init__(self, port, src):
+        self.sent = self.got = 0
+        self.s = socket.socket()
+        self.s.settimeout(10)
+        self.s.bind((src, 0))
+        self.s.connect(("127.0.0.1", port))
+        self.f = self.s.makefile("rb")
+
+    def send(self, data):
+        self.s.sendall(data)
+        self.sent += len(data)
+
+    def reply(self):
+        """(code, text) of one reply, (None, '') at EOF."""
+        text = []
+        while True:
+            line = self.f.readline()
+            self.got += len(line)
+            if not line:
+                return None, ""
+            text.append(line[4:].decode(errors="replace").strip())
+            if len(line) < 4 or line[3:4] != b"-":
+                return int(line[:3]), " ".join(text)
+
+    def cmd(self, line):
+        self.send(line.encode() + b"\r\n")
+        return self.reply()
+
+    def close(self):
+        self.f.close()
+        self.s.close()
+
+
+def sfilter_scrape(g):
+    """(types, samples, text) of /metrics, checked as Prometheus text."""
+    st, _, text = g.curl("GET", "/metrics")
+    expect(st == 200, f"/metrics: {st}")
+    types, s = parse_prometheus(text)
+    return types, s, text
+
+
+def metric_sum(s, name, **want):
+    return sum(v for (n, l), v in s.items()
+               if n == name and all((k, x) in l for k, x in want.items()))
+
+
+def test_sfilter():
+    tmp = tempfile.mkdtemp(prefix="mxgate-mgmt-sf-")
+    block, rcpts, conf = (os.path.join(tmp, n) for n in ("block", "rcpts", "sfilter.conf"))
+    open(block, "w").write("127.0.1.0/24\n")
+    open(rcpts, "w").write("bob@example.net\n")
+    open(conf, "w").write(f"block_list = {block}\nvalid_recipients = {rcpts}\n"
+                          "pregreet_delay_ms = 300\npregreet_pass_s = 60\n")
+    g = Gateway(extra=("--sender-filter", conf))
+    try:
+        # two blocked clients: 554 instead of the greeting
+        for src in ("127.0.1.2", "127.0.1.3"):
+            c = Client(g.smtp, src)
+            code, text = c.reply()
+            expect(code == 554, f"blocked {src} got {code} {text}")
+            c.close()
+        # a talker: speaks before the (held) greeting
+        c = Client(g.smtp, "127.0.7.1")
+        c.send(b"EHLO bot.example\r\n")
+        code, text = c.reply()
+        expect(code == 554 and "before the greeting" in text, f"pregreet: {code} {text}")
+        c.close()
+        # a patient client: one unknown recipient, one message; every byte
+        # it sent was read by the session (QUIT answered)
+        c = Client(g.smtp, "127.0.9.1")
+        expect(c.reply()[0] == 220, "patient client not greeted")
+        expect(c.cmd("EHLO client.example.org")[0] == 250, "EHLO")
+        expect(c.cmd("MAIL FROM:<alice@example.org>")[0] == 250, "MAIL")
+        code, text = c.cmd("RCPT TO:<nobody@example.net>")
+        expect(code == 550 and text.startswith("5.1.1"), f"unknown rcpt: {code} {text}")
+        expect(c.cmd("RCPT TO:<bob@example.net>")[0] == 250, "RCPT bob")
+        expect(c.cmd("DATA")[0] == 354, "DATA")
+        c.send(CLEAN.encode() + b".\r\n")
+        expect(c.reply()[0] == 250, "message not accepted")
+        expect(c.cmd("QUIT")[0] == 221, "QUIT")
+        c.close()
+        want = {"block": 2, "pregreet": 1, "rcpt_unknown": 1}
+        end = time.time() + 5
+        while True:
+            types, s, text = sfilter_scrape(g)
+            got = {r: metric_sum(s, "mxgate_sfilter_refusals_total", reason=r)
+                   for r in SFILTER_REASONS}
+            if all(got[r] == want.get(r, 0) for r in SFILTER_REASONS) or time.time() > end:
+                break
+            time.sleep(0.1)
+        expect(all(got[r] == want.get(r, 0) for r in SFILTER_REASONS),
+               f"refusals by reason {got}, want {want}\n{text}")
+        for name in SFILTER_FAMILIES:
+            expect(types.get(name) == "counter", f"{name}: type {types.get(name)}")
+        expect(metric_sum(s, "mxgate_sfilter_held_total") >= 2, "held greetings\n" + text)
+        # one sample per worker and reason, each labelled
+        expect(len([k for k in s if k[0] == "mxgate_sfilter_refusals_total"])
+               == 2 * len(SFILTER_REASONS), "refusal samples per core\n" + text)
+        for name in FRAME_FAMILIES:
+            expect(name not in types and not any(k[0] == name for k in s),
+                   f"{name} exported in socket mode\n{text}")
+        expect(metric_sum(s, "mxgate_rx_bytes_total") >= c.sent,
+               f"rx bytes {metric_sum(s, 'mxgate_rx_bytes_total')} < {c.sent} sent")
+        expect(metric_sum(s, "mxgate_tx_bytes_total") >= c.got,
+               f"tx bytes {metric_sum(s, 'mxgate_tx_bytes_total')} < {c.got} read")
+        st = g.json("GET", "/api/v1/stats")
+        api = {r: sum(core["sfilter"]["refusals"][r] for core in st["cores"])
+               for r in SFILTER_REASONS}
+        expect(api == got, f"API refusals {api} != metrics {got}")
+        for core in st["cores"]:
+            for k in ("rx_packets", "tx_packets", "drops", "busy_cycles", "tx_bursts",
+                      "control_wakeups"):
+                expect(k not in core, f"API has {k} in socket mode: {core}")
+            for k in ("allowed", "dnsbl_queries", "held", "events_lost", "limits_full",
+                      "refusals_unlogged"):
+                expect(k in core["sfilter"], f"API sfilter lacks {k}: {core}")
+        expect(sum(core["rx_bytes"] for core in st["cores"]) >= c.sent, "API rx_bytes")
+    finally:
+        g.destroy()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def test_cli():
@@ -643,7 +794,7 @@ def test_store():
 
 
 SCENARIOS = {"store": test_store, "auth": test_auth, "routes": test_routes, "tls": test_tls,
-             "metrics": test_metrics, "cli": test_cli}
+             "metrics": test_metrics, "cli": test_cli, "sfilter": test_sfilter}
 
 if __name__ == "__main__":
     SCENARIOS[SCENARIO]()
