@@ -44,6 +44,9 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
 from mxtest import Filter, fail, free_port, wait_port  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from promtext import (FRAME_FAMILIES, SFILTER_FAMILIES, SFILTER_REASONS,  # noqa: E402
+                      metric_sum, parse_prometheus)
 
 FILTER, MXGATE, ROOT, SCENARIO = sys.argv[1:5]
 RULES = os.path.join(ROOT, "rules", "default")
@@ -423,37 +426,6 @@ def test_tls():
         g.destroy()
 
 
-METRIC_LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})? (-?[0-9.eE+-]+|\+Inf|NaN)$')
-LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
-
-
-def parse_prometheus(text):
-    """{(name, frozenset(labels)): value}, checking the exposition format."""
-    types, samples = {}, {}
-    for ln in text.splitlines():
-        if not ln:
-            continue
-        if ln.startswith("# HELP "):
-            continue
-        if ln.startswith("# TYPE "):
-            _, _, name, typ = ln.split(" ", 3)
-            expect(typ in ("counter", "gauge", "histogram", "summary", "untyped"), ln)
-            expect(name not in types, f"TYPE twice: {name}")
-            types[name] = typ
-            continue
-        expect(not ln.startswith("#"), f"stray comment: {ln}")
-        m = METRIC_LINE.match(ln)
-        expect(m, f"not a sample line: {ln!r}")
-        labels = frozenset(LABEL.findall(m.group(3) or ""))
-        expect(len(labels) == len(LABEL.findall(m.group(3) or "")), f"label twice: {ln}")
-        base = re.sub(r"_(bucket|sum|count)$", "", m.group(1))
-        expect(m.group(1) in types or base in types, f"sample without TYPE: {ln}")
-        key = (m.group(1), labels)
-        expect(key not in samples, f"duplicate sample: {ln}")
-        samples[key] = float(m.group(4))
-    return types, samples
-
-
 def test_metrics():
     g = Gateway()
     try:
@@ -504,20 +476,6 @@ def test_metrics():
         g.destroy()
 
 
-# Families only mxgate-dp has (its lcores' frames, cycles, TX bursts and
-# control doorbell), and the sender filter's (only when one is configured).
-FRAME_FAMILIES = ["mxgate_rx_packets_total", "mxgate_tx_packets_total", "mxgate_drops_total",
-                  "mxgate_busy_cycles_total", "mxgate_idle_cycles_total",
-                  "mxgate_tx_bursts_total", "mxgate_tx_cycles_total",
-                  "mxgate_control_wakeups_total"]
-SFILTER_REASONS = ["block", "conns", "rate", "profiler", "dnsbl", "pregreet",
-                   "rcpt_unknown", "syn_dropped", "syn_reset"]
-SFILTER_FAMILIES = ["mxgate_sfilter_refusals_total", "mxgate_sfilter_allowed_total",
-                    "mxgate_sfilter_dnsbl_queries_total", "mxgate_sfilter_held_total",
-                    "mxgate_sfilter_events_lost_total", "mxgate_sfilter_limits_full_total",
-                    "mxgate_sfilter_refusals_unlogged_total"]
-
-
 class Client:
     """One SMTP connection from a chosen loopback source that counts the
     bytes it sends and reads (what the gateway's sockets saw)."""
@@ -561,11 +519,6 @@ def sfilter_scrape(g):
     expect(st == 200, f"/metrics: {st}")
     types, s = parse_prometheus(text)
     return types, s, text
-
-
-def metric_sum(s, name, **want):
-    return sum(v for (n, l), v in s.items()
-               if n == name and all((k, x) in l for k, x in want.items()))
 
 
 def test_sfilter():
