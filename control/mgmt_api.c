@@ -234,16 +234,23 @@ int mgmt_query_filters(const struct http_request *r, struct pgstore_query *q,
 	return 0;
 }
 
-/* get_messages - GET /api/v1/messages */
+/* get_messages - GET /api/v1/messages (the common filters, and
+ * upstream_qid: the front MTA's queue id, which only the log has) */
 static int get_messages(struct ctlplane *cp, const struct http_request *r,
 			struct mgmt_reply *out)
 {
 	struct pgstore_query q;
-	char bufs[4][MGMT_QUERY_MAX];
+	char bufs[4][MGMT_QUERY_MAX], upstream[MGMT_QUERY_MAX];
 	char *json = NULL;
+	int rc;
 
 	if (mgmt_query_filters(r, &q, bufs, out) < 0)
 		return 0;
+	if ((rc = http_query(r, "upstream_qid", upstream, sizeof(upstream))) < 0)
+		return mgmt_error(out, 400, "query parameter upstream_qid: malformed"
+				  " or longer than %d bytes", MGMT_QUERY_MAX - 1);
+	if (rc == 1 && upstream[0])
+		q.upstream_qid = upstream;
 	if (cp->store == NULL)
 		return mgmt_error(out, 503, "message search not available: no"
 				  " PostgreSQL store%s%s", cp->store_error[0] ? ": " : "",

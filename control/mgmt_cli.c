@@ -56,6 +56,7 @@ static void cli_usage(FILE *fp)
 	fprintf(fp,
 "usage: mxgate status [--json]\n"
 "       mxgate messages [--sender A] [--recipient A] [--action ACT]\n"
+"                       [--qid Q] [--upstream-qid Q]\n"
 "                       [--since T] [--until T] [--limit N] [--json]\n"
 "       mxgate quarantine list [--limit N] [--json]\n"
 "       mxgate quarantine show QID [--raw]\n"
@@ -74,7 +75,9 @@ static void cli_usage(FILE *fp)
 "  --insecure         do not verify the gateway's certificate\n"
 "  --state-dir D      [$MXGATE_STATE_DIR or %s]\n"
 "T (--since/--until) is Unix milliseconds or YYYY-MM-DD[THH:MM:SSZ];\n"
-"ACT is pass, tag, quarantine, discard, reject or tempfail.\n",
+"ACT is pass, tag, quarantine, discard, reject or tempfail.\n"
+"--qid is mxgate's queue id; --upstream-qid the front Postfix's (XFORWARD\n"
+"IDENT, socket mode), e.g. from the front Postfix's log or a Received line.\n",
 		MGMT_CLIENT_URL_DEFAULT, CTLPLANE_STATE_DIR_DEFAULT);
 }
 
@@ -298,13 +301,35 @@ static void first_rcpt(const char *item, size_t n, char *out, size_t len)
 		snprintf(out, len, "%s (+%zu)", items[0], k - 1);
 }
 
-/* table_row - one message: time, qid, sender, recipients, action, score */
+#define CLI_QID_WIDTH		20	/* table column of a queue id */
+
+/* a table being printed */
+struct cli_table {
+	int count;		/* rows printed */
+	int upstream;		/* some row has an upstream_qid: show the column */
+};
+
+/* has_upstream - stop at the first row carrying an upstream_qid */
+static int has_upstream(void *ctx, const char *item, size_t n)
+{
+	char u[128];
+	int *found = ctx;
+
+	/* mgmt_json_get: strings only, so a JSON null is "absent" */
+	if (mgmt_json_get(item, n, "upstream_qid", u, sizeof(u)) == 1 && u[0])
+		*found = 1;
+	return *found;
+}
+
+/* table_row - one message: time, qid, [upstream qid,] sender, recipients,
+ * action, score */
 static int table_row(void *ctx, const char *item, size_t n)
 {
 	static const char *const times[] = { "logged_at", "quarantined_at", "time", "ts" };
-	char t[64] = "-", q[128], from[CLI_FIELD_MAX], rc[CLI_FIELD_MAX], act[32], sc[32];
+	char t[64] = "-", q[128], uq[128], from[CLI_FIELD_MAX], rc[CLI_FIELD_MAX];
+	char act[32], sc[32];
 	char *meta = malloc(n + 1);
-	int *count = ctx;
+	struct cli_table *tab = ctx;
 
 	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++)
 		if (mgmt_json_value(item, n, times[i], t, sizeof(t)) == 1)
@@ -328,22 +353,34 @@ static int table_row(void *ctx, const char *item, size_t n)
 		field(meta, strlen(meta), "score", sc, sizeof(sc));
 	}
 	free(meta);
-	printf("%-19.19s  %-20.20s  %-26.26s  %-26.26s  %-10.10s %5s\n", t,
-	       field(item, n, "qid", q, sizeof(q)), from[0] ? from : "<>", rc, act, sc);
-	(*count)++;
+	printf("%-19.19s  %-*.*s  ", t, CLI_QID_WIDTH, CLI_QID_WIDTH,
+	       field(item, n, "qid", q, sizeof(q)));
+	/* field() would print a JSON null as "null" */
+	if (tab->upstream && (mgmt_json_get(item, n, "upstream_qid", uq,
+					    sizeof(uq)) != 1 || !uq[0]))
+		snprintf(uq, sizeof(uq), "-");
+	if (tab->upstream)
+		printf("%-*.*s  ", CLI_QID_WIDTH, CLI_QID_WIDTH, uq);
+	printf("%-26.26s  %-26.26s  %-10.10s %5s\n", from[0] ? from : "<>", rc,
+	       act, sc);
+	tab->count++;
 	return 0;
 }
 
 /* print_table - a JSON array of messages as a table */
 static void print_table(const struct mgmt_response *r)
 {
-	int count = 0;
+	struct cli_table tab = { 0, 0 };
 
-	printf("%-19s  %-20s  %-26s  %-26s  %-10s %5s\n", "time (UTC)", "qid", "from",
-	       "to", "action", "score");
-	if (mgmt_json_each(r->body, r->len, table_row, &count) < 0)
+	/* the column only when it says something: DPDK mode has no front MTA */
+	mgmt_json_each(r->body, r->len, has_upstream, &tab.upstream);
+	printf("%-19s  %-*s  ", "time (UTC)", CLI_QID_WIDTH, "qid");
+	if (tab.upstream)
+		printf("%-*s  ", CLI_QID_WIDTH, "upstream qid");
+	printf("%-26s  %-26s  %-10s %5s\n", "from", "to", "action", "score");
+	if (mgmt_json_each(r->body, r->len, table_row, &tab) < 0)
 		fprintf(stderr, "mxgate: the gateway's answer is not a JSON array\n");
-	printf("(%d)\n", count);
+	printf("(%d)\n", tab.count);
 }
 
 /* add_param - &name=value, percent-encoded */
@@ -374,10 +411,11 @@ static int cmd_messages(const struct mgmt_client *c, int argc, char **argv,
 		{ "until", required_argument, NULL, 'U' },
 		{ "limit", required_argument, NULL, 'n' },
 		{ "qid", required_argument, NULL, 'q' },
+		{ "upstream-qid", required_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char *const names[] = { "sender", "recipient", "action", "since",
-					     "until", "limit", "qid" };
+					     "until", "limit", "qid", "upstream_qid" };
 	char q[CLI_QUERY_MAX] = "/api/v1/messages";
 	struct mgmt_response r;
 	int ch, rc;

@@ -73,7 +73,10 @@
  *	pgstore_quarantine_list() and pgstore_messages_search() an array of
  *	objects, newest first, filtered by q (NULL members and 0 times mean
  *	"any"; limit 0 means PGSTORE_QUERY_LIMIT, at most
- *	PGSTORE_QUERY_LIMIT_MAX). pgstore_quarantine_get() returns 1 with
+ *	PGSTORE_QUERY_LIMIT_MAX). q->qid is mxgate's queue id,
+ *	q->upstream_qid the one the front MTA gave through XFORWARD IDENT
+ *	(socket mode behind Postfix); they are separate filters, and
+ *	the quarantine list ignores upstream_qid. pgstore_quarantine_get() returns 1 with
  *	the message and metadata (malloc'd) or 0 when there is no such
  *	(undeleted) qid. pgstore_quarantine_delete() marks the message
  *	deleted and released (by actor) and writes an audit row; it returns
@@ -174,6 +177,9 @@ struct pgstore_config {
 struct pgstore_query {
 	const char *sender, *recipient, *action;	/* NULL: any */
 	const char *qid;				/* NULL: any */
+	const char *upstream_qid;	/* the front MTA's queue id (XFORWARD
+					 * IDENT); messages search only;
+					 * NULL: any */
 	int64_t since_ms, until_ms;			/* Unix ms; 0: open */
 	unsigned limit;					/* 0: default */
 };

@@ -72,7 +72,7 @@ static int json_result(PGresult *r, char **json)
 }
 
 /* query_params - q as text parameters $1..$6: sender, recipient, action,
- * since, until, limit ($7: qid) */
+ * since, until, limit ($7: qid, $8: upstream_qid) */
 static void query_params(const struct pgstore_query *q, const char **vals,
 			 char since[24], char until[24], char limit[16])
 {
@@ -90,6 +90,7 @@ static void query_params(const struct pgstore_query *q, const char **vals,
 	vals[4] = q && q->until_ms ? until : NULL;
 	vals[5] = limit;
 	vals[6] = q && q->qid ? q->qid : NULL;
+	vals[7] = q && q->upstream_qid ? q->upstream_qid : NULL;
 }
 
 /* pgstore_messages_search - message log rows as a JSON array */
@@ -102,7 +103,7 @@ int pgstore_messages_search(struct pgstore *s, const struct pgstore_query *q,
 		" client_port, client_name, helo, sender, recipients, size,"
 		" action, score, rules, policy, reply_code, reply, downstream,"
 		" rules_version, note, tls_version, tls_cipher, receive_ms,"
-		" scan_ms, relay_ms, total_ms"
+		" scan_ms, relay_ms, total_ms, upstream_qid"
 		" FROM message_log"
 		" WHERE ($1::text IS NULL OR lower(sender) = lower($1))"
 		" AND ($2::text IS NULL OR recipients @> ARRAY[$2::text])"
@@ -110,13 +111,14 @@ int pgstore_messages_search(struct pgstore *s, const struct pgstore_query *q,
 		" AND ($4::bigint IS NULL OR logged_at >= to_timestamp($4 / 1000.0))"
 		" AND ($5::bigint IS NULL OR logged_at < to_timestamp($5 / 1000.0))"
 		" AND ($7::text IS NULL OR qid = $7)"
+		" AND ($8::text IS NULL OR upstream_qid = $8)"
 		" ORDER BY logged_at DESC, id DESC LIMIT $6) m";
 	char since[24], until[24], limit[16];
 	const char *vals[QUERY_PARAMS_MAX];
 	PGresult *r;
 
 	query_params(q, vals, since, until, limit);
-	r = run_locked(s, "search the message log", sql, 7, vals, NULL, NULL,
+	r = run_locked(s, "search the message log", sql, 8, vals, NULL, NULL,
 		       0, PGRES_TUPLES_OK);
 	return r ? json_result(r, json) : -1;
 }

@@ -8,6 +8,9 @@
  * DESCRIPTION
  *	pgstore_log() serialises the entry as one JSON object (the same
  *	text goes to the database, to the spool and back) and queues it.
+ *	The objects are keyed by column name: a key added later (such as
+ *	upstream_qid) is simply absent from rows spooled by an older
+ *	version, and those replay with the column NULL.
  *	The writer thread takes up to batch_rows rows at a time, as soon as
  *	batch_rows are waiting or the oldest has waited batch_ms, and
  *	inserts them with one statement: jsonb_to_recordset() of the batch,
@@ -44,14 +47,14 @@ static const char insert_sql[] =
 	" client_port, client_name, helo, sender, recipients, size, action,"
 	" score, rules, policy, reply_code, reply, downstream, rules_version,"
 	" note, tls_version, tls_cipher, receive_ms, scan_ms, relay_ms,"
-	" total_ms)"
+	" total_ms, upstream_qid)"
 	" SELECT to_timestamp(r.t_ms / 1000.0), r.node, r.qid, r.client_addr,"
 	" r.client_port, r.client_name, r.helo, r.sender,"
 	" coalesce(r.recipients, '{}'), r.size, r.action, r.score,"
 	" coalesce(r.rules, '[]'), r.policy, r.reply_code, r.reply,"
 	" r.downstream, r.rules_version, r.note, nullif(r.tls_version, ''),"
 	" nullif(r.tls_cipher, ''), r.receive_ms, r.scan_ms,"
-	" r.relay_ms, r.total_ms"
+	" r.relay_ms, r.total_ms, nullif(r.upstream_qid, '')"
 	" FROM jsonb_to_recordset($1::jsonb) AS r(t_ms bigint, node text,"
 	" qid text, client_addr text, client_port integer, client_name text,"
 	" helo text, sender text, recipients text[], size bigint, action text,"
@@ -59,7 +62,8 @@ static const char insert_sql[] =
 	" reply text, downstream text, rules_version text, note text,"
 	" tls_version text, tls_cipher text,"
 	" receive_ms double precision, scan_ms double precision,"
-	" relay_ms double precision, total_ms double precision)"
+	" relay_ms double precision, total_ms double precision,"
+	" upstream_qid text)"
 	" ON CONFLICT (node, qid) DO NOTHING";
 
 /* put_str - ,"name":"value" (null for NULL) */
@@ -92,6 +96,10 @@ static char *serialise(const struct pgstore *s, const struct msglog_entry *e)
 	fprintf(f, "{\"t_ms\":%llu", (unsigned long long)pgstore_now_ms());
 	put_str(f, "node", s->node);
 	put_str(f, "qid", e->qid ? e->qid : "");
+	/* a row spooled before this key existed replays as NULL: the
+	 * recordset gives NULL for a key the object does not have */
+	put_str(f, "upstream_qid", e->upstream_qid && e->upstream_qid[0]
+		? e->upstream_qid : NULL);
 	put_str(f, "client_addr", env ? env->client_addr : NULL);
 	fprintf(f, ",\"client_port\":%u", e->client_port);
 	put_str(f, "client_name", env ? env->client_name : NULL);
