@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """test_pg_filter.py - mxgate-filter with its PostgreSQL store, end to end.
 
-Usage: test_pg_filter.py MXGATE_FILTER SOURCE_ROOT
+Usage: test_pg_filter.py MXGATE_FILTER SOURCE_ROOT [MXGATE]
 
 A PostgreSQL started here (initdb + pg_ctl as the postgres user, Unix socket
 in a temporary directory), a private Postfix downstream, and mxgate-filter
@@ -12,9 +12,15 @@ with --db pointing at that server:
   * its message log row reaches the message_log table;
   * with PostgreSQL stopped, such a message gets 451 (never 250 and lost),
     while clean mail still flows; the clean message's log row, spooled
-    meanwhile, is in the table once PostgreSQL is back.
+    meanwhile, is in the table once PostgreSQL is back;
+  * (with MXGATE, the command-line tool) a message sent from 127.0.0.1 (in
+    the default --xforward-nets) after XFORWARD IDENT=ABC123, as the front
+    Postfix of a content filter sends it, is found by that queue id through
+    GET /api/v1/messages?upstream_qid=ABC123 (curl) and
+    `mxgate messages --upstream-qid ABC123`, and not by --qid ABC123.
 """
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -24,8 +30,10 @@ import tempfile
 import time
 
 FILTER, ROOT = sys.argv[1], sys.argv[2]
+MXGATE = sys.argv[3] if len(sys.argv) > 3 else None
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
-from mxtest import Filter, PrivatePostfix, fail, free_port, smtp_send  # noqa: E402
+from mxtest import (Filter, PrivatePostfix, fail, free_port, smtp_send,  # noqa: E402
+                    wait_port)
 
 PGBIN = "/usr/lib/postgresql/15/bin"
 RULES = os.path.join(ROOT, "rules", "default")
@@ -83,6 +91,85 @@ class Postgres:
         return os.path.exists(os.path.join(self.data, "postmaster.pid"))
 
 
+def send_forwarded(port, ident, msg):
+    """One message after XFORWARD IDENT=ident; (code, text) of the end of data."""
+    import smtplib
+    s = smtplib.SMTP("127.0.0.1", port, local_hostname="front.example.org", timeout=60)
+    try:
+        s.ehlo("front.example.org")
+        code, text = s.docmd("XFORWARD", f"IDENT={ident}")
+        if code != 250:
+            fail(f"XFORWARD IDENT from 127.0.0.1: {code} {text.decode()}")
+        s.mail("alice@example.org")
+        s.rcpt("bob@example.net")
+        code, text = s.data(msg)
+        return code, text.decode()
+    finally:
+        s.quit()
+
+
+class Api:
+    """curl and the mxgate tool against the filter's management port."""
+
+    def __init__(self, state, port):
+        self.state, self.url = state, f"https://127.0.0.1:{port}"
+        self.cert = os.path.join(state, "mgmt-cert.pem")
+        r = subprocess.run([MXGATE, "token", "add", "pgtest", "--state-dir", state],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            fail(f"mxgate token add: {r.returncode} {r.stderr}")
+        self.token = r.stdout.strip()
+
+    def get(self, path):
+        r = subprocess.run(["curl", "-sS", "--max-time", "30", "--cacert", self.cert,
+                            "-H", f"Authorization: Bearer {self.token}", self.url + path],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            fail(f"curl {path}: {r.stderr}")
+        try:
+            return json.loads(r.stdout)
+        except ValueError:
+            fail(f"GET {path}: not JSON: {r.stdout!r}")
+
+    def cli(self, *args):
+        r = subprocess.run([MXGATE, "messages", "--url", self.url, "--token", self.token,
+                            "--cacert", self.cert, *args], capture_output=True, text=True)
+        if r.returncode != 0:
+            fail(f"mxgate messages {' '.join(args)}: {r.returncode} {r.stderr}")
+        return r.stdout
+
+
+def check_upstream_qid(pg, api, p_filter):
+    """A message with the front Postfix's queue id is found by it."""
+    code, text = send_forwarded(p_filter, "ABC123", message("forwarded", "words\r\n"))
+    m = re.search(r"queued as (\w+)", text)
+    if code != 250 or not m:
+        fail(f"message after XFORWARD IDENT: {code} {text}")
+    qid = m.group(1)
+    if not wait_for(lambda: pg.query(
+            f"SELECT upstream_qid FROM message_log WHERE qid = '{qid}'") == "ABC123", 5):
+        fail(f"message_log row of {qid} without upstream_qid ABC123: " + pg.query(
+            f"SELECT coalesce(upstream_qid, 'NULL') FROM message_log WHERE qid = '{qid}'"))
+    rows = api.get("/api/v1/messages?upstream_qid=ABC123")
+    if [(r["qid"], r["upstream_qid"]) for r in rows] != [(qid, "ABC123")]:
+        fail(f"GET /api/v1/messages?upstream_qid=ABC123: {rows}")
+    if api.get("/api/v1/messages?upstream_qid=ABC12") != []:
+        fail("upstream_qid matched a prefix")
+    if api.get("/api/v1/messages?qid=ABC123") != []:
+        fail("qid=ABC123 matched the upstream queue id")
+    mine = api.get(f"/api/v1/messages?qid={qid}")
+    if len(mine) != 1 or mine[0].get("upstream_qid") != "ABC123":
+        fail(f"GET /api/v1/messages?qid={qid}: {mine}")
+    out = api.cli("--upstream-qid", "ABC123")
+    if "upstream qid" not in out or not re.search(rf"{qid}\s+ABC123\s", out) \
+            or "(1)" not in out:
+        fail(f"mxgate messages --upstream-qid ABC123:\n{out}")
+    # the default table does not grow a column that says nothing
+    out = api.cli("--action", "quarantine")
+    if "upstream qid" in out or "(1)" not in out:
+        fail(f"mxgate messages --action quarantine:\n{out}")
+
+
 def wait_for(pred, timeout):
     end = time.time() + timeout
     while time.time() < end:
@@ -105,9 +192,13 @@ def main():
     f = None
     try:
         pf.start()
+        p_mgmt = free_port() if MXGATE else None
         f = Filter(FILTER, RULES, p_filter, p_down,
-                   extra=("--db", pg.conninfo, "--node", "e2e", "--mgmt-listen", "off",
+                   extra=("--db", pg.conninfo, "--node", "e2e", "--mgmt-listen",
+                          f"127.0.0.1:{p_mgmt}" if p_mgmt else "off",
                           "--state-dir", os.path.join(top, "state")))
+        if p_mgmt and not wait_port(p_mgmt):
+            fail("management port did not open")
         # quarantine: in the table when the client reads 250
         msg = phishing(1)
         code, text = smtp_send("127.0.0.1", p_filter, msg)
@@ -126,8 +217,13 @@ def main():
             fail(f"no message_log row for {qid}")
         if os.path.exists(os.path.join(f.qdir, qid + ".eml")):
             fail("with a store, quarantine must not also go to the directory")
+        if MXGATE:
+            check_upstream_qid(pg, Api(os.path.join(top, "state"), p_mgmt), p_filter)
+            if len(pf.wait_messages(1)) != 1:
+                fail("the forwarded message did not arrive downstream")
 
         # database down: quarantine gets 451, clean mail still 250
+        delivered = len(pf.messages())
         pg.stop()
         t0 = time.time()
         code, text = smtp_send("127.0.0.1", p_filter, phishing(2))
@@ -140,7 +236,7 @@ def main():
         if code != 250 or not m:
             fail(f"clean mail with the database down: {code} {text}")
         clean = m.group(1)
-        if len(pf.wait_messages(1)) != 1:
+        if len(pf.wait_messages(delivered + 1)) != delivered + 1:
             fail("clean mail did not arrive while the database was down")
 
         # back: the spooled row is replayed, once
