@@ -1,6 +1,11 @@
 /*
  * mgmt_metrics.c - GET /metrics (Prometheus text) and GET /api/v1/stats
  *
+ *	unsigned mgmt_cores(struct ctlplane *cp,
+ *			struct ctlplane_core_stats *cs, unsigned max);
+ *	int mgmt_stats(struct ctlplane *cp, struct mgmt_reply *out);
+ *	int mgmt_metrics(struct ctlplane *cp, struct mgmt_reply *out);
+ *
  *	Both read the per-core snapshots the daemon's core_stats hook gives
  *	(single-writer counters, read without locks) plus the relay and the
  *	store. Metric names are listed in docs/operations.md; every counter
@@ -11,6 +16,10 @@
  *	doorbell; either daemon may run without a sender filter) is left
  *	out whole, HELP and TYPE included, and so are its keys in the API:
  *	a zero would read as "nothing happened" on a busy gateway.
+ *
+ * DIAGNOSTICS
+ *	mgmt_stats() and mgmt_metrics() return -1 when memory for the
+ *	snapshots or the reply body cannot be had (the caller answers 500).
  */
 #include <stdlib.h>
 #include <string.h>
