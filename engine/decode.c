@@ -216,24 +216,20 @@ static size_t b64_avx2_run(const uint8_t *in, size_t len, uint8_t **outp)
 }
 
 #define B64_VBMI_BLOCK	64	/* base64 characters per AVX-512 VBMI step */
+#define B64_VBMI_PAIR_MAX 96	/* longest line taken two at a time */
+#define B64_VBMI_PAIR_READ 192	/* bytes a pair of lines reads from its start */
 
 /*
- * b64_block64 - decode the first n (a multiple of 4, at most 64) characters
- * at in into n/4*3 bytes at out, as if all were in the alphabet; returns a
- * mask of the characters that are not (the output quanta holding them are
- * then garbage). With room (64 input bytes at in, 48 output bytes at out)
- * all 64 are read and 48 bytes written whatever n is: masked loads and
- * stores cost several times plain ones on some CPUs (AMD Zen 4), so they
- * are kept for the last block of a buffer; without, nothing past n (and
- * n/4*3) is touched.
+ * b64_vec64 - decode the 64 characters in c into the low 48 bytes of *dec,
+ * as if all were in the alphabet; returns a mask of those that are not
+ * (the output quanta holding them are then garbage).
  *
  * One two-table byte permute (vpermi2b) maps the low seven bits of every
  * character through b64_tab itself: an alphabet character gets its sextet,
  * anything else a value with the top bit set, as does any 8-bit input.
  */
 __attribute__((target("avx512f,avx512bw,avx512vbmi"), always_inline))
-static inline uint64_t b64_block64(const uint8_t *in, size_t n, uint8_t *out,
-				   int room)
+static inline uint64_t b64_vec64(__m512i c, __m512i *dec)
 {
 	/* the 3 output bytes of each 32-bit group, big end first */
 	static const uint8_t pack[64] __attribute__((aligned(64))) = {
@@ -244,27 +240,101 @@ static inline uint64_t b64_block64(const uint8_t *in, size_t n, uint8_t *out,
 	};
 	const __m512i lut0 = _mm512_loadu_si512(b64_tab);
 	const __m512i lut1 = _mm512_loadu_si512(b64_tab + 64);
-	__mmask64 in_mask = n >= 64 ? ~(__mmask64) 0 : ((__mmask64) 1 << n) - 1;
-	__mmask64 out_mask = n >= 64 ? ((__mmask64) 1 << 48) - 1 :
-		((__mmask64) 1 << (n / 4 * 3)) - 1;
-	/* with room the bytes past n are there to read, and are ignored */
-	__m512i c = room ? _mm512_loadu_si512(in) :
-		_mm512_maskz_loadu_epi8(in_mask, in);
 	__m512i v = _mm512_permutex2var_epi8(lut0, c, lut1);
-	uint64_t bad = _mm512_movepi8_mask(_mm512_or_si512(v, c)) & in_mask;
+	uint64_t bad = _mm512_movepi8_mask(_mm512_or_si512(v, c));
 
 	v = _mm512_maddubs_epi16(v, _mm512_set1_epi32(0x01400140));
 	v = _mm512_madd_epi16(v, _mm512_set1_epi32(0x00011000));
-	v = _mm512_permutexvar_epi8(_mm512_load_si512(pack), v);
-	if (room) {
-		_mm256_storeu_si256((__m256i *) out,
-				    _mm512_castsi512_si256(v));
-		_mm_storeu_si128((__m128i *) (out + 32),
-				 _mm512_extracti32x4_epi32(v, 2));
-	} else {
-		_mm512_mask_storeu_epi8(out, out_mask, v);
-	}
+	*dec = _mm512_permutexvar_epi8(_mm512_load_si512(pack), v);
 	return bad;
+}
+
+/* b64_store48 - the 48 decoded bytes of v, with plain stores */
+__attribute__((target("avx512f,avx512bw,avx512vbmi"), always_inline))
+static inline void b64_store48(uint8_t *out, __m512i v)
+{
+	_mm256_storeu_si256((__m256i *) out, _mm512_castsi512_si256(v));
+	_mm_storeu_si128((__m128i *) (out + 32),
+			 _mm512_extracti32x4_epi32(v, 2));
+}
+
+/*
+ * b64_block64 - decode the first n (a multiple of 4, at most 64) characters
+ * at in into n/4*3 bytes at out; returns the mask of b64_vec64() for them.
+ * With room (64 input bytes at in, 48 output bytes at out) all 64 are
+ * read and 48 bytes written whatever n is: masked loads and stores cost
+ * several times plain ones on some CPUs (AMD Zen 4), so they are kept for
+ * the last block of a buffer; without, nothing past n (and n/4*3) is
+ * touched.
+ */
+__attribute__((target("avx512f,avx512bw,avx512vbmi"), always_inline))
+static inline uint64_t b64_block64(const uint8_t *in, size_t n, uint8_t *out,
+				   int room)
+{
+	__mmask64 in_mask = n >= 64 ? ~(__mmask64) 0 : ((__mmask64) 1 << n) - 1;
+	__mmask64 out_mask = n >= 64 ? ((__mmask64) 1 << 48) - 1 :
+		((__mmask64) 1 << (n / 4 * 3)) - 1;
+	__m512i c = room ? _mm512_loadu_si512(in) :
+		_mm512_maskz_loadu_epi8(in_mask, in);
+	__m512i v;
+	uint64_t bad = b64_vec64(c, &v) & in_mask;
+
+	if (room)
+		b64_store48(out, v);
+	else
+		_mm512_mask_storeu_epi8(out, out_mask, v);
+	return bad;
+}
+
+/*
+ * b64_vbmi_pairs - whole pairs of CRLF lines of length line (64 < line <=
+ * B64_VBMI_PAIR_MAX, a multiple of 4) at in, three blocks per pair where
+ * one line at a time takes four: the first line's tail and the second
+ * line's head are one block, gathered across the CRLF by a byte permute
+ * (vpermi2b over two loads). Stops before the first pair that is not all
+ * alphabet with CRLF line ends (the caller's line loop takes it), and
+ * where fewer than B64_VBMI_PAIR_READ bytes are left. Returns the bytes
+ * consumed and advances *outp; nothing is written past the bytes decoded
+ * but for pairs that are given back, within 3/4 of the input left.
+ */
+__attribute__((target("avx512f,avx512bw,avx512vbmi")))
+static size_t b64_vbmi_pairs(const uint8_t *in, size_t len, size_t line,
+			     uint8_t **outp)
+{
+	size_t  tail = line - B64_VBMI_BLOCK, step = 2 * (line + 2);
+	size_t  lout = line / 4 * 3, done = 0;
+	uint8_t *out = *outp;
+	/* byte j of the middle block: the tail, then past the CRLF */
+	const __m512i iota = _mm512_set_epi8(
+		63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48,
+		47, 46, 45, 44, 43, 42, 41, 40, 39, 38, 37, 36, 35, 34, 33, 32,
+		31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16,
+		15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+	const __m512i idx = _mm512_mask_add_epi8(iota,
+		_mm512_cmpge_epu8_mask(iota, _mm512_set1_epi8((char) tail)),
+		iota, _mm512_set1_epi8(2));
+
+	while (len - done >= step && len - done >= B64_VBMI_PAIR_READ) {
+		const uint8_t *l1 = in + done, *l2 = l1 + line + 2;
+		__m512i a, b, c;
+		uint64_t bad;
+
+		bad = b64_vec64(_mm512_loadu_si512(l1), &a);
+		bad |= b64_vec64(_mm512_permutex2var_epi8(
+			_mm512_loadu_si512(l1 + B64_VBMI_BLOCK), idx,
+			_mm512_loadu_si512(l1 + 2 * B64_VBMI_BLOCK)), &b);
+		bad |= b64_vec64(_mm512_loadu_si512(l2 + tail), &c);
+		b64_store48(out, a);
+		b64_store48(out + 48, b);
+		b64_store48(out + lout + tail / 4 * 3, c);
+		if (bad != 0 || l1[line] != '\r' || l1[line + 1] != '\n'
+		    || l2[line] != '\r' || l2[line + 1] != '\n')
+			break;
+		out += 2 * lout;
+		done += step;
+	}
+	*outp = out;
+	return done;
 }
 
 /*
@@ -281,6 +351,9 @@ static size_t b64_vbmi_run(const uint8_t *in, size_t len, uint8_t **outp)
 	size_t  done = 0, lstart = 0, line = 0;
 
 	while (len - done >= B64_VBMI_BLOCK) {
+		if (line > B64_VBMI_BLOCK && line <= B64_VBMI_PAIR_MAX)
+			done += b64_vbmi_pairs(in + done, len - done, line,
+					       &out);
 		if (line > B64_VBMI_BLOCK && line <= 2 * B64_VBMI_BLOCK) {
 			/* the usual 76 columns: two blocks, the second
 			 * ending at the line end, no loop, no mask */
