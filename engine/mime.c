@@ -289,7 +289,7 @@ static void headers_done(struct mime_parser *p, uint64_t body_off)
 
 	int depth_ok = (unsigned) mp->depth < p->lim.max_depth;
 
-	if (strncmp(mp->content_type, "multipart/", 10) == 0) {
+	if (memcmp(mp->content_type, "multipart/", 10) == 0) {
 		if (!hi->have_boundary) {
 			mp->flags |= MIME_F_NO_BOUNDARY;
 		} else if (!depth_ok) {
@@ -307,7 +307,7 @@ static void headers_done(struct mime_parser *p, uint64_t body_off)
 			p->npre = 0;
 			return;
 		}
-	} else if (strncmp(mp->content_type, "message/", 8) == 0 &&
+	} else if (memcmp(mp->content_type, "message/", 8) == 0 &&
 		   strcmp(mp->content_type, "message/delivery-status") != 0 &&
 		   mp->encoding != MIME_ENC_BASE64 &&
 		   mp->encoding != MIME_ENC_QP) {
@@ -319,7 +319,7 @@ static void headers_done(struct mime_parser *p, uint64_t body_off)
 		}
 		mp->flags |= MIME_F_DEPTH_EXCEEDED;
 	}
-	mp->is_text = strncmp(mp->content_type, "text/", 5) == 0;
+	mp->is_text = memcmp(mp->content_type, "text/", 5) == 0;
 	/* announced with its first byte or its end: see boundary() */
 	mime_leaf_begin(p, mp);
 }

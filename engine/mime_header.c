@@ -356,11 +356,11 @@ void mime_hdr_content_type(const char *v, size_t len,
 	pf[2].target = "boundary";
 
 	/* only a multipart has a boundary worth the look */
-	params_scan(v, len, pf, strncmp(hi->ctype, "multipart/", 10) == 0 ?
+	params_scan(v, len, pf, memcmp(hi->ctype, "multipart/", 10) == 0 ?
 		    3 : 2);
 	if (param_value(&pf[0], buf, sizeof(buf)) == 0)
 		lower_copy(hi->charset, sizeof(hi->charset), buf, strlen(buf));
-	if (pf[2].target && strncmp(hi->ctype, "multipart/", 10) == 0 &&
+	if (pf[2].target && memcmp(hi->ctype, "multipart/", 10) == 0 &&
 	    param_value(&pf[2], buf, sizeof(buf)) == 0) {
 		size_t bn = strlen(buf);
 
