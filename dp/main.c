@@ -65,27 +65,6 @@ static volatile int dp_quit;
 static struct dp_stats_zone *dp_zone;
 static struct smtpctl *dp_smtp;
 
-/* dp_sfilter_stats - one lcore's sender-filter counters for the API */
-static void dp_sfilter_stats(struct ctlplane_sfilter_stats *o,
-			     const struct sfilter_counters *c)
-{
-    o->syn_dropped = c->syn_dropped;
-    o->syn_reset = c->syn_reset;
-    o->refused_block = c->refused_block;
-    o->refused_conns = c->refused_conns;
-    o->refused_rate = c->refused_rate;
-    o->refused_profiler = c->refused_profiler;
-    o->refused_dnsbl = c->refused_dnsbl;
-    o->refused_pregreet = c->refused_pregreet;
-    o->rcpt_unknown = c->rcpt_unknown;
-    o->allowed = c->allowed;
-    o->dnsbl_queries = c->dnsbl_queries;
-    o->held = c->held;
-    o->events_lost = c->events_lost;
-    o->limits_full = c->limits_full;
-    o->refusals_unlogged = c->refusals_unlogged;
-}
-
 /* dp_core_stats - ctlplane hook: every lcore's counters, without locks */
 static unsigned dp_core_stats(void *ctx, struct ctlplane_core_stats *out,
 			      unsigned max)
@@ -130,7 +109,7 @@ static unsigned dp_core_stats(void *ctx, struct ctlplane_core_stats *out,
 	out[i].tx_bursts = w->tx_bursts;
 	out[i].tx_cycles = w->tx_cycles;
 	out[i].ctl_wakeups = w->smtp.ctl_wakeups;
-	dp_sfilter_stats(&out[i].sfilter, &w->sfilter);
+	sfilter_counters_export(&out[i].sfilter, &w->sfilter);
 	metrics_hist_read(&w->smtp.scan_ms, &out[i].scan_ms);
 	metrics_hist_read(&w->smtp.total_ms, &out[i].total_ms);
     }

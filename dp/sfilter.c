@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "ctlplane.h"
 #include "sfilter_int.h"
 
 #define SF_SEQ_RETRIES	64	/* then the entry counts as absent */
@@ -449,4 +450,26 @@ struct sfilter_counters *sfilter_reader_counters(struct sfilter_reader *r)
 void sfilter_reader_set_counters(struct sfilter_reader *r, struct sfilter_counters *c)
 {
 	r->ctr = c ? c : &r->own;
+}
+
+/* sfilter_counters_export - one reader's counters as the API shows them
+ * (control/ctlplane.h keeps its own struct: control includes no dp/) */
+void sfilter_counters_export(struct ctlplane_sfilter_stats *o,
+			     const struct sfilter_counters *c)
+{
+	o->syn_dropped = c->syn_dropped;
+	o->syn_reset = c->syn_reset;
+	o->refused_block = c->refused_block;
+	o->refused_conns = c->refused_conns;
+	o->refused_rate = c->refused_rate;
+	o->refused_profiler = c->refused_profiler;
+	o->refused_dnsbl = c->refused_dnsbl;
+	o->refused_pregreet = c->refused_pregreet;
+	o->rcpt_unknown = c->rcpt_unknown;
+	o->allowed = c->allowed;
+	o->dnsbl_queries = c->dnsbl_queries;
+	o->held = c->held;
+	o->events_lost = c->events_lost;
+	o->limits_full = c->limits_full;
+	o->refusals_unlogged = c->refusals_unlogged;
 }

@@ -30,6 +30,10 @@
  *	void sfilter_close(struct sfilter_reader *r, struct sfilter_conn *fc);
  *	void sfilter_quiesce(struct sfilter_reader *r);
  *
+ *	Either side:
+ *	void sfilter_counters_export(struct ctlplane_sfilter_stats *o,
+ *			const struct sfilter_counters *c);
+ *
  * DESCRIPTION
  *	The first line of the gateway (issue 6, docs/sender-filter.md): IPv4
  *	allow and block lists, connection limits per source address,
@@ -158,5 +162,9 @@ void sfilter_msg_done(struct sfilter_reader *r, struct sfilter_conn *fc,
 		      const struct verdict *v, const struct envelope *env);
 void sfilter_close(struct sfilter_reader *r, struct sfilter_conn *fc);
 void sfilter_quiesce(struct sfilter_reader *r);
+
+struct ctlplane_sfilter_stats;
+void sfilter_counters_export(struct ctlplane_sfilter_stats *o,
+			     const struct sfilter_counters *c);
 
 #endif

@@ -165,27 +165,6 @@ static unsigned long number(const char *opt, const char *arg, unsigned long max)
 	return v;
 }
 
-/* filter_sfilter_stats - one worker's sender-filter counters for the API */
-static void filter_sfilter_stats(struct ctlplane_sfilter_stats *o,
-				 const struct sfilter_counters *c)
-{
-	o->syn_dropped = c->syn_dropped;
-	o->syn_reset = c->syn_reset;
-	o->refused_block = c->refused_block;
-	o->refused_conns = c->refused_conns;
-	o->refused_rate = c->refused_rate;
-	o->refused_profiler = c->refused_profiler;
-	o->refused_dnsbl = c->refused_dnsbl;
-	o->refused_pregreet = c->refused_pregreet;
-	o->rcpt_unknown = c->rcpt_unknown;
-	o->allowed = c->allowed;
-	o->dnsbl_queries = c->dnsbl_queries;
-	o->held = c->held;
-	o->events_lost = c->events_lost;
-	o->limits_full = c->limits_full;
-	o->refusals_unlogged = c->refusals_unlogged;
-}
-
 /* filter_core_stats - ctlplane hook: each thread's counters */
 static unsigned filter_core_stats(void *ctx, struct ctlplane_core_stats *out,
 				  unsigned max)
@@ -206,7 +185,7 @@ static unsigned filter_core_stats(void *ctx, struct ctlplane_core_stats *out,
 				sfilter_reader(cfg->sfilter, i));
 
 			out[i].has |= CTLPLANE_HAS_SFILTER;
-			filter_sfilter_stats(&out[i].sfilter, c);
+			sfilter_counters_export(&out[i].sfilter, c);
 		}
 	}
 	return n;
