@@ -5,6 +5,7 @@
  *	size_t decode_b64_run(struct decode_b64 *d, const uint8_t *in,
  *			size_t len, uint8_t *out);
  *	size_t decode_b64_finish(struct decode_b64 *d, uint8_t *out);
+ *	void decode_b64_simd_limit(int level);
  *	void decode_qp_init(struct decode_qp *d);
  *	size_t decode_qp_run(struct decode_qp *d, const uint8_t *in,
  *			size_t len, uint8_t *out);
@@ -22,13 +23,16 @@
  *	a short final quantum yields the bytes it holds.
  *
  *	Speed: base64 attachments are most of the bytes of large messages,
- *	so decoding is the engine's largest cost after parsing. Runs of 32
- *	alphabet characters are decoded with AVX2 when the CPU has it (checked
- *	once at run time; any other byte, padding or whitespace included,
- *	ends the run and the byte-wise state machine below takes over, so the
- *	flags and the junk tolerance are those of the scalar code). Clean
- *	quanta that remain are decoded four characters at a time; line ends
- *	and anomalies go through the state machine.
+ *	so decoding is the engine's largest cost after parsing. Runs of
+ *	alphabet characters are decoded 64 at a time with AVX-512 VBMI, or
+ *	32 at a time with AVX2, when the CPU has it (checked once at run
+ *	time; any other byte, padding or whitespace included, ends the run
+ *	and the byte-wise state machine below takes over, so the flags and
+ *	the junk tolerance are those of the scalar code). Clean quanta that
+ *	remain are decoded four characters at a time; line ends and anomalies
+ *	go through the state machine. decode_b64_simd_limit() caps the kernel
+ *	(B64_SIMD_NONE, _AVX2, _VBMI) so that tests can compare them.
+ *	Quoted-printable text between escapes is copied 16 bytes at a time.
  *
  *	Quoted-printable follows binascii.a2b_qp: "=" CRLF/LF is a soft line
  *	break, "=XX" in either case is one byte, "==" is "=", any other "="
