@@ -384,7 +384,14 @@ static void ring_bell(struct smtpdp_lcore *l)
 {
 	static const uint64_t one = 1;
 
-	if (l->bell == NULL || !__atomic_load_n(&l->bell->sleeping, __ATOMIC_SEQ_CST)
+	if (l->bell == NULL)
+		return;
+	/* The ring's tail store must be visible before we read the flag, as
+	 * control's flag store is before its look at the ring (ctl_wait):
+	 * without a full fence x86 may let our load pass our store, and
+	 * both sides would miss (the record then waits for the timeout). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&l->bell->sleeping, __ATOMIC_SEQ_CST)
 	    || !__atomic_exchange_n(&l->bell->sleeping, 0, __ATOMIC_SEQ_CST))
 		return;
 	l->ctr->ctl_wakeups++;

@@ -181,8 +181,10 @@ static bool rings_empty(const struct smtpctl *ctl)
  *
  * `sleeping` is set before the rings are looked at once more: an lcore
  * that enqueued before that look is seen by it, one that enqueues after
- * it sees `sleeping` and rings (both sides use sequentially consistent
- * atomics, so the two cannot both miss).
+ * it sees `sleeping` and rings. Each side stores, then a full fence (the
+ * sequentially consistent store here, __atomic_thread_fence in
+ * ring_bell()), then loads what the other stored, so the two cannot both
+ * miss.
  */
 static void ctl_wait(struct smtpctl *ctl)
 {
