@@ -44,7 +44,8 @@ static void rules_rcu_published(void *ctx, volatile int *stop)
 	struct rules_rcu *rr = ctx;
 	uint64_t token = rte_rcu_qsbr_start(rr->qsbr);
 
-	while (rte_rcu_qsbr_check(rr->qsbr, token, false) == 0 && !*stop)
+	while (rte_rcu_qsbr_check(rr->qsbr, token, false) == 0
+	       && !__atomic_load_n(stop, __ATOMIC_RELAXED))
 		usleep(RULES_RCU_CHECK_US);
 }
 

@@ -54,9 +54,8 @@ int sfilter_sock_gate(struct sock_conn *c)
 		return SFILTER_HOOK_WAIT;
 	}
 	if (g == SFILTER_GATE_CLOSE) {
-		if (c->sf.text_len
-		    && send(c->fd, c->sf.text, c->sf.text_len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-			(void)0;	/* it is going away anyway */
+		if (c->sf.text_len)
+			sock_send_last(c->w, c->fd, c->sf.text, c->sf.text_len);
 		return SFILTER_HOOK_CLOSE;
 	}
 	return SFILTER_HOOK_GO;

@@ -73,6 +73,7 @@ struct sock_worker {
 extern const struct smtp_ops sock_smtp_ops;
 
 uint64_t sock_now_ms(void);
+void sock_send_last(struct sock_worker *w, int fd, const char *text, size_t len);
 void sock_conn_pump(struct sock_conn *c);
 void sock_msg_release(struct sock_conn *c);
 

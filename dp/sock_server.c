@@ -95,6 +95,17 @@ static void conn_close(struct sock_conn *c)
 	}
 }
 
+/* sock_send_last - a last line to a client that is being closed (no
+ * session output path: refusals, 421, 451), counted with tx_bytes;
+ * best effort, it is going away */
+void sock_send_last(struct sock_worker *w, int fd, const char *text, size_t len)
+{
+	ssize_t k = send(fd, text, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+	if (k > 0 && w->cfg->stats)
+		w->cfg->stats[w->id].tx_bytes += (uint64_t)k;
+}
+
 /* conn_write - send what the session has to say */
 static int conn_write(struct sock_conn *c)
 {
@@ -241,8 +252,7 @@ static void accept_all(struct sock_worker *w)
 		if (c == NULL) {
 			static const char busy[] =
 				"421 4.3.2 too many connections, try again later\r\n";
-			if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-				(void)0;	/* nothing more to tell it */
+			sock_send_last(w, fd, busy, sizeof(busy) - 1);
 			if (w->cfg->stats)
 				w->cfg->stats[w->id].sessions_refused++;
 			close(fd);
@@ -365,12 +375,9 @@ static void shutdown_sessions(struct sock_worker *w, bool all)
 			conn_close(c);	/* said in TLS, with close_notify */
 			continue;
 		}
-		if (c->delivering
-		    && send(c->fd, unanswered, sizeof(unanswered) - 1,
-			    MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-			(void)0;	/* going away anyway; still no 250 */
-		if (send(c->fd, bye, sizeof(bye) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-			(void)0;	/* it is going away anyway */
+		if (c->delivering)	/* still no 250: it retries */
+			sock_send_last(c->w, c->fd, unanswered, sizeof(unanswered) - 1);
+		sock_send_last(c->w, c->fd, bye, sizeof(bye) - 1);
 		conn_close(c);	/* a message in delivery is released when
 				 * delivery_free() fails it */
 	}
