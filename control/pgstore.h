@@ -38,6 +38,16 @@
  *			const char *actor);
  *	int pgstore_blocks_active(struct pgstore *s,
  *			struct pgstore_block **out, size_t *n);
+ *	int pgstore_blocks_in_force(struct pgstore *s, const char *addr,
+ *			const char *node, struct pgstore_block **out,
+ *			size_t *n);
+ *	int pgstore_blocks_removed(struct pgstore *s, int64_t within_ms,
+ *			struct pgstore_block **out, size_t *n);
+ *	int pgstore_blocks_notice_parse(const char *payload,
+ *			struct pgstore_blocks_notice *out);
+ *	int pgstore_listen_catchup(struct pgstore *s, const char *channel,
+ *			void (*cb)(void *ctx, const char *payload), void *ctx);
+ *	const char *pgstore_node(const struct pgstore *s);
  *
  * DESCRIPTION
  *	Every function is thread-safe and may be called from any thread
@@ -106,7 +116,23 @@
  *	and returns how many it marked. pgstore_blocks_active() gives the
  *	rows in force of every node (not removed, permanent or not yet
  *	expired by the database's clock), at most PGSTORE_BLOCKS_MAX,
- *	as a malloc'd array.
+ *	as a malloc'd array. pgstore_blocks_in_force() is the same with
+ *	filters: addr (NULL: every address) and node (NULL: every node).
+ *	pgstore_blocks_removed() gives the addresses (addr and the node
+ *	that removed them in node) with a row marked removed within the
+ *	last within_ms milliseconds (database clock) and no row in force:
+ *	what a node that missed notifications must lift.
+ *
+ *	Both block writes NOTIFY PGSTORE_BLOCKS_CHANNEL in their own
+ *	transaction (listeners see committed rows only) with the payload
+ *	"block ADDR NODE" or "remove ADDR NODE" (NODE: the writer's node
+ *	name, which may contain blanks: the rest of the payload);
+ *	pgstore_blocks_notice_parse() splits one (-1: not such a payload).
+ *	pgstore_listen_catchup() is pgstore_listen() for consumers that must
+ *	not miss a change: cb is also called with payload NULL each time
+ *	the listener has LISTENed again after losing its connection (or
+ *	first LISTENs when the database was down at registration), so that
+ *	it re-reads the state. pgstore_node() is this gateway's node name.
  *
  *	Who owns the handle: mxgate-filter's control plane opens it
  *	(ctlplane_start, --db) and dp/sock_main.c hands ctlplane_store() to
@@ -147,6 +173,8 @@
 #define PGSTORE_DEFAULT_DATADIR		"/var/lib/mxgate/pg"
 #define PGSTORE_DEFAULT_SPOOL_DIR	"/var/lib/mxgate/spool"
 #define PGSTORE_RULES_CHANNEL		"mxgate_rules"
+#define PGSTORE_BLOCKS_CHANNEL		"mxgate_blocks"
+#define PGSTORE_BLOCK_NODE_MAX		64	/* as the store's node name */
 #define PGSTORE_BLOCKS_MAX		4096	/* rows read back at start */
 #define PGSTORE_BLOCK_REASON_MAX	80
 
@@ -157,6 +185,14 @@ struct pgstore_block {
 	int permanent;
 	int64_t remaining_ms;		/* temp: left to run; perm: -1 */
 	unsigned hits;
+	char node[PGSTORE_BLOCK_NODE_MAX];	/* read back: who wrote it */
+};
+
+/* One NOTIFY on PGSTORE_BLOCKS_CHANNEL, split. */
+struct pgstore_blocks_notice {
+	int removal;			/* 1: "remove", 0: "block" */
+	char addr[48];
+	char node[PGSTORE_BLOCK_NODE_MAX];
 };
 
 struct pgstore_config {
@@ -229,5 +265,15 @@ int pgstore_block_put(struct pgstore *s, const struct pgstore_block *b);
 int pgstore_block_remove(struct pgstore *s, const char *addr, const char *actor);
 int pgstore_blocks_active(struct pgstore *s, struct pgstore_block **out,
 			  size_t *n);
+int pgstore_blocks_in_force(struct pgstore *s, const char *addr,
+			    const char *node, struct pgstore_block **out,
+			    size_t *n);
+int pgstore_blocks_removed(struct pgstore *s, int64_t within_ms,
+			   struct pgstore_block **out, size_t *n);
+int pgstore_blocks_notice_parse(const char *payload,
+				struct pgstore_blocks_notice *out);
+int pgstore_listen_catchup(struct pgstore *s, const char *channel,
+			   void (*cb)(void *ctx, const char *payload), void *ctx);
+const char *pgstore_node(const struct pgstore *s);
 
 #endif

@@ -36,6 +36,8 @@ struct pgstore_channel {
 	void (*cb)(void *ctx, const char *payload);
 	void *ctx;
 	int listening;		/* LISTENed on the current connection */
+	int catchup;		/* pgstore_listen_catchup(): told of gaps */
+	int resync;		/* a gap: cb(ctx, NULL) after the LISTEN */
 };
 
 struct pgstore {

@@ -3,6 +3,8 @@
  *
  *	int pgstore_listen(struct pgstore *s, const char *channel,
  *			void (*cb)(void *ctx, const char *payload), void *ctx);
+ *	int pgstore_listen_catchup(struct pgstore *s, const char *channel,
+ *			void (*cb)(void *ctx, const char *payload), void *ctx);
  *	int pgstore_unlisten(struct pgstore *s, const char *channel,
  *			void (*cb)(void *ctx, const char *payload), void *ctx);
  *	void pgstore_listener_stop(struct pgstore *s);
@@ -19,6 +21,13 @@
  *	pgstore_listen() returns once the LISTEN is in place (a notification
  *	sent after it returns reaches cb), or after PGSTORE_LISTEN_WAIT_MS
  *	when the database is down.
+ *
+ *	pgstore_listen_catchup() registers the same way and also tells cb
+ *	of every gap: cb(ctx, NULL) on the listener thread once the LISTEN
+ *	is in place again on a new connection after the old one was lost,
+ *	or first in place when pgstore_listen_catchup() gave up waiting for
+ *	it. Whatever changed during the gap is then to be read back; what
+ *	changes after that call is notified.
  *
  *	pgstore_unlisten() removes what pgstore_listen(channel, cb, ctx)
  *	added; when it returns, cb is not running and will not be called
@@ -78,6 +87,30 @@ static void dispatch(struct pgstore *s, PGconn *c)
 	}
 }
 
+/* catch_up - tell the catch-up channels LISTENed again of their gap */
+static void catch_up(struct pgstore *s)
+{
+	struct pgstore_channel hit[PGSTORE_CHANNELS_MAX];
+	size_t i, nhit = 0;
+
+	pthread_mutex_lock(&s->llock);
+	for (i = 0; i < s->nchannels; i++)
+		if (s->channels[i].resync && s->channels[i].listening) {
+			s->channels[i].resync = 0;
+			hit[nhit++] = s->channels[i];
+		}
+	s->ldispatching = nhit > 0;
+	pthread_mutex_unlock(&s->llock);
+	if (nhit == 0)
+		return;
+	for (i = 0; i < nhit; i++)
+		hit[i].cb(hit[i].ctx, NULL);
+	pthread_mutex_lock(&s->llock);
+	s->ldispatching = 0;
+	pthread_cond_broadcast(&s->lcond);
+	pthread_mutex_unlock(&s->llock);
+}
+
 /* listen_new - LISTEN on every channel not yet LISTENed on this
  * connection; -1 on failure */
 static int listen_new(struct pgstore *s, PGconn *c)
@@ -123,8 +156,12 @@ static void not_listening(struct pgstore *s)
 	size_t i;
 
 	pthread_mutex_lock(&s->llock);
-	for (i = 0; i < s->nchannels; i++)
+	for (i = 0; i < s->nchannels; i++) {
+		/* what is sent until the next LISTEN is lost */
+		if (s->channels[i].listening && s->channels[i].catchup)
+			s->channels[i].resync = 1;
 		s->channels[i].listening = 0;
+	}
 	pthread_mutex_unlock(&s->llock);
 }
 
@@ -154,6 +191,7 @@ static void *listener_main(void *arg)
 			said = 0;
 			p[1].fd = PQsocket(c);
 			dispatch(s, c);	/* read with a LISTEN's answer */
+			catch_up(s);
 		}
 		if (poll(p, 2, c ? -1 : PGSTORE_RECONNECT_MS) < 0 && errno != EINTR)
 			break;
@@ -161,7 +199,9 @@ static void *listener_main(void *arg)
 		if (p[0].revents && read(s->lwake[0], buf, sizeof(buf)) == 0)
 			break;
 		if (c && p[1].revents) {
-			if (!PQconsumeInput(c)) {
+			/* a terminated backend's FATAL may be read before the
+			 * end of the stream: the status says it is gone */
+			if (!PQconsumeInput(c) || PQstatus(c) == CONNECTION_BAD) {
 				fprintf(stderr, "mxgate: pgstore: listener lost its"
 					" connection: %s", PQerrorMessage(c));
 				PQfinish(c);
@@ -185,9 +225,10 @@ static int all_listening(const struct pgstore *s)
 	return 1;
 }
 
-/* pgstore_listen - call cb for each NOTIFY on channel */
-int pgstore_listen(struct pgstore *s, const char *channel,
-		   void (*cb)(void *ctx, const char *payload), void *ctx)
+/* listen_add - register cb for channel, wait for the LISTEN */
+static int listen_add(struct pgstore *s, const char *channel,
+		      void (*cb)(void *ctx, const char *payload), void *ctx,
+		      int catchup)
 {
 	struct pgstore_channel *ch;
 	int rc = 0, e;
@@ -207,6 +248,8 @@ int pgstore_listen(struct pgstore *s, const char *channel,
 	ch->cb = cb;
 	ch->ctx = ctx;
 	ch->listening = 0;
+	ch->catchup = catchup;
+	ch->resync = 0;
 	for (size_t i = 0; i + 1 < s->nchannels; i++)	/* already LISTENed */
 		if (strcmp(s->channels[i].name, channel) == 0
 		    && s->channels[i].listening)
@@ -239,9 +282,31 @@ int pgstore_listen(struct pgstore *s, const char *channel,
 		while (!all_listening(s)
 		       && pthread_cond_timedwait(&s->lcond, &s->llock, &ts) == 0)
 			;
+		/* not in place yet: the caller's read may miss what comes
+		 * before it is (the entry may have moved: find it again) */
+		for (size_t i = 0; catchup && i < s->nchannels; i++) {
+			ch = &s->channels[i];
+			if (ch->cb == cb && ch->ctx == ctx && !ch->listening
+			    && strcmp(ch->name, channel) == 0)
+				ch->resync = 1;
+		}
 	}
 	pthread_mutex_unlock(&s->llock);
 	return rc;
+}
+
+/* pgstore_listen - call cb for each NOTIFY on channel */
+int pgstore_listen(struct pgstore *s, const char *channel,
+		   void (*cb)(void *ctx, const char *payload), void *ctx)
+{
+	return listen_add(s, channel, cb, ctx, 0);
+}
+
+/* pgstore_listen_catchup - pgstore_listen(), and cb(ctx, NULL) after gaps */
+int pgstore_listen_catchup(struct pgstore *s, const char *channel,
+			   void (*cb)(void *ctx, const char *payload), void *ctx)
+{
+	return listen_add(s, channel, cb, ctx, 1);
 }
 
 /* pgstore_unlisten - no more calls of cb with ctx for channel */

@@ -46,6 +46,7 @@ struct profiler {
 	size_t nrestored;
 	void (*observer)(void *ctx, const struct profiler_block *b);
 	void *observer_ctx;
+	bool share_blocks;	/* other nodes' blocks apply here */
 };
 
 static const char *const kind_names[PROFILER_KINDS] = {
@@ -117,6 +118,7 @@ struct profiler *profiler_new(const struct profiler_rule *rules, size_t nrules,
 	if (nrules)
 		memcpy(p->rules, rules, nrules * sizeof(*rules));
 	p->nrules = nrules;
+	p->share_blocks = true;
 	pthread_mutex_init(&p->lock, NULL);
 	return p;
 }
@@ -423,6 +425,25 @@ void profiler_set_observer(struct profiler *p,
 	p->observer = cb;
 	p->observer_ctx = ctx;
 	pthread_mutex_unlock(&p->lock);
+}
+
+/* profiler_set_share_blocks - whether other nodes' blocks apply here */
+void profiler_set_share_blocks(struct profiler *p, bool share)
+{
+	pthread_mutex_lock(&p->lock);
+	p->share_blocks = share;
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* profiler_share_blocks - the setting, for profiler_store */
+bool profiler_share_blocks(struct profiler *p)
+{
+	bool share;
+
+	pthread_mutex_lock(&p->lock);
+	share = p->share_blocks;
+	pthread_mutex_unlock(&p->lock);
+	return share;
 }
 
 /* profiler_rule_get - rule i, for log lines */

@@ -20,6 +20,8 @@
  *	void profiler_set_observer(struct profiler *p,
  *			void (*cb)(void *ctx, const struct profiler_block *b),
  *			void *ctx);
+ *	void profiler_set_share_blocks(struct profiler *p, bool share);
+ *	bool profiler_share_blocks(struct profiler *p);
  *	void profiler_free(struct profiler *p);
  *
  * DESCRIPTION
@@ -53,8 +55,13 @@
  *	(until_ms on this module's monotonic clock; a configured rule with
  *	the same text as reason becomes its rule, else rule is -1) without
  *	calling the observer; the control thread publishes it to the
- *	readers with profiler_take_restored(). Times in the JSON and in
- *	blocks are monotonic milliseconds (CLOCK_MONOTONIC).
+ *	readers with profiler_take_restored(); profiler_store also applies
+ *	other gateways' blocks this way, live, and lifts their removals
+ *	with profiler_unblock(). profiler_set_share_blocks() (the sender
+ *	filter's profiler_share_blocks; default true) says whether other
+ *	nodes' blocks apply here; profiler_share_blocks() reads it.
+ *	Times in the JSON and in blocks are monotonic milliseconds
+ *	(CLOCK_MONOTONIC).
  *
  * DIAGNOSTICS
  *	profiler_new() returns NULL when out of memory; profiler_rule_parse()
@@ -123,6 +130,8 @@ size_t profiler_take_restored(struct profiler *p, struct profiler_block *out,
 void profiler_set_observer(struct profiler *p,
 			   void (*cb)(void *ctx, const struct profiler_block *b),
 			   void *ctx);
+void profiler_set_share_blocks(struct profiler *p, bool share);
+bool profiler_share_blocks(struct profiler *p);
 const struct profiler_rule *profiler_rule_get(const struct profiler *p, int i);
 void profiler_free(struct profiler *p);
 

@@ -36,6 +36,7 @@ void sfconf_defaults(struct sfilter_conf *c)
 	c->bounce_rcpts = SF_BOUNCE_RCPTS;
 	snprintf(c->virus_prefix, sizeof(c->virus_prefix), "%s", SF_VIRUS_PREFIX);
 	c->profiler_addrs = PROFILER_ADDRS_DEFAULT;
+	c->profiler_share_blocks = 1;
 	c->reload_check_s = SF_RELOAD_CHECK_S;
 }
 
@@ -141,6 +142,12 @@ static int conf_set(struct sfilter_conf *c, const char *k, const char *v)
 		return set_str(c->virus_prefix, sizeof(c->virus_prefix), v);
 	if (!strcmp(k, "profiler_addrs"))
 		return set_uint(&c->profiler_addrs, v) < 0 || !c->profiler_addrs ? -1 : 0;
+	if (!strcmp(k, "profiler_share_blocks")) {
+		if (strcmp(v, "yes") && strcmp(v, "no"))
+			return -1;
+		c->profiler_share_blocks = !strcmp(v, "yes");
+		return 0;
+	}
 	if (!strcmp(k, "reload_check_s"))
 		return set_uint(&c->reload_check_s, v);
 	return -2;

@@ -587,6 +587,8 @@ struct sfilter *sfilter_create(const char *conf_path, unsigned nreaders,
 		snprintf(err, errlen, "profiler: out of memory");
 		goto fail;
 	}
+	if (sf->prof)	/* read by profiler_store (several gateways) */
+		profiler_set_share_blocks(sf->prof, sf->conf.profiler_share_blocks != 0);
 	sf->now_ms = mono_ms();
 	sf->next_reload_ms = sf->now_ms + (uint64_t)sf->conf.reload_check_s * 1000;
 	return sf;

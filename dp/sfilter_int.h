@@ -60,6 +60,7 @@ struct sfilter_conf {
 	unsigned bounce_rcpts;
 	char virus_prefix[32];
 	unsigned profiler_addrs;
+	int profiler_share_blocks;	/* other nodes' blocks apply (default 1) */
 	unsigned reload_check_s;
 };
 

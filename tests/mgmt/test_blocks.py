@@ -12,6 +12,16 @@ port on a free port, curl and the mxgate tool as clients.
               block survives a restart (read back, refused at greeting),
               DELETE marks the row removed by the token's name, and the next
               start has no block
+  blocks_share            two gateways on one throw-away PostgreSQL: A's
+              profiler block is refused by B within 5 s without a restart
+              (NOTIFY), and `mxgate blocks remove` on A lets the address
+              into B again within 5 s; both delays printed
+  blocks_share_off        B with profiler_share_blocks = no keeps accepting
+              what A blocked, live and after a restart
+  blocks_share_reconnect  B's listener backend terminated
+              (pg_terminate_backend) and kept out (its role NOLOGIN) while
+              A blocks an address: B does not see it; once B may connect
+              again it reads the blocks back and refuses the address
   tls_reload  POST /api/v1/tls/reload with a new good pair: new sessions
               see its subject (openssl s_client -starttls smtp); a bad pair
               (key of another certificate) is 409 and the old one stays
@@ -47,12 +57,14 @@ def expect(cond, what):
 class Gateway:
     """mxgate-filter with a sender filter and a management port."""
 
-    def __init__(self, top, sink, extra=(), state=None, smtp=None, mport=None):
+    def __init__(self, top, sink, extra=(), state=None, smtp=None, mport=None, conf=()):
         self.top, self.sink, self.extra = top, sink, tuple(extra)
+        self.conf_lines = tuple(conf)
         self.state = state or tempfile.mkdtemp(prefix="state-", dir=top)
-        self.conf = os.path.join(top, "sfilter.conf")
+        self.conf = os.path.join(self.state, "sfilter.conf")
         with open(self.conf, "w") as f:
             f.write("profiler_rule = %s\n" % RULE)
+            f.writelines(line + "\n" for line in self.conf_lines)
         self.smtp = smtp or free_port()
         self.mport = mport or free_port()
         self.url = "https://127.0.0.1:%d" % self.mport
@@ -81,7 +93,8 @@ class Gateway:
         self.f.destroy()
         g = Gateway.__new__(Gateway)
         g.token = token
-        Gateway.__init__(g, self.top, self.sink, self.extra, self.state, self.smtp, self.mport)
+        Gateway.__init__(g, self.top, self.sink, self.extra, self.state, self.smtp, self.mport,
+                         self.conf_lines)
         return g
 
     def curl(self, method, path, token="default"):
@@ -233,6 +246,159 @@ def scenario_blocks_pg(top, sink):
         pg.stop()
 
 
+def need_pg():
+    if os.geteuid() != 0 or shutil.which("runuser") is None \
+            or not os.path.exists(os.path.join(PGBIN, "initdb")):
+        print("skip: the throw-away PostgreSQL needs root and PostgreSQL 15")
+        sys.exit(77)
+
+
+def refused(g, addr):
+    return codes(talk(g.smtp, addr)) == [("greet", 554)]
+
+
+def accepted(g, addr):
+    return codes(talk(g.smtp, addr))[-1] == ("end", 250)
+
+
+def within(cond, timeout, step=0.05):
+    """Seconds until cond() held, None when it did not within timeout."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if cond():
+            return time.monotonic() - t0
+        time.sleep(step)
+    return None
+
+
+LIVE_S = 5.0     # the brief: another node follows within 5 s
+
+
+def two_gateways(top, sink, pg, b_conf=(), b_user="mxgate"):
+    a = Gateway(top, sink, extra=("--db", pg.conninfo, "--node", "gw-a"))
+    b = Gateway(top, sink, extra=("--db", pg.conninfo.replace("user=mxgate", "user=" + b_user),
+                                  "--node", "gw-b"), conf=b_conf)
+    return a, b
+
+
+def scenario_blocks_share(top, sink):
+    need_pg()
+    pg = Postgres(top)
+    a = b = None
+    try:
+        a, b = two_gateways(top, sink, pg)
+        addr = "127.0.9.11"
+        expect(accepted(b, addr), "B refuses %s before any block" % addr)
+        t0 = time.monotonic()
+        block_one(a, addr)
+        d = within(lambda: refused(b, addr), LIVE_S)
+        expect(d is not None, "B still accepts %s %.0f s after A blocked it: %s"
+               % (addr, LIVE_S, b.stderr()[-2000:]))
+        print("B refuses A's block after %.3f s (%.3f s after A's block was listed)"
+              % (time.monotonic() - t0, d))
+        got = [x for x in b.json("GET", "/api/v1/blocks") if x["addr"] == addr]
+        expect(got and got[0]["permanent"] and got[0]["rule"] == RULE,
+               "B's block of %s: %r" % (addr, got))
+        expect(re.search(r"block of %s from node gw-a applied \(%s, permanent\)"
+                         % (re.escape(addr), re.escape(RULE)), b.stderr()),
+               "no 'applied' line on B: %s" % b.stderr()[-2000:])
+        t0 = time.monotonic()
+        a.mx("blocks", "remove", addr)
+        d = within(lambda: accepted(b, addr), LIVE_S)
+        expect(d is not None, "B still refuses %s %.0f s after the removal on A"
+               % (addr, LIVE_S))
+        print("B lets %s in %.3f s after `mxgate blocks remove` on A" % (addr, d))
+        expect("block of %s lifted (removed on node gw-a)" % addr in b.stderr(),
+               "no 'lifted' line on B")
+        expect(b.json("GET", "/api/v1/blocks") == [], "B still lists a block")
+        # the other way round, through DELETE on B: A follows too
+        addr = "127.0.9.12"
+        block_one(b, addr)
+        expect(within(lambda: refused(a, addr), LIVE_S) is not None, "A did not follow B")
+        b.json("DELETE", "/api/v1/blocks/" + addr)
+        expect(within(lambda: accepted(a, addr), LIVE_S) is not None,
+               "A did not follow B's DELETE")
+    finally:
+        for g in (a, b):
+            if g:
+                g.destroy()
+        pg.stop()
+
+
+def scenario_blocks_share_off(top, sink):
+    need_pg()
+    pg = Postgres(top)
+    a = b = None
+    try:
+        a, b = two_gateways(top, sink, pg, b_conf=("profiler_share_blocks = no",))
+        addr = "127.0.9.13"
+        block_one(a, addr)
+        # what the shared path takes (blocks_share) and more
+        time.sleep(2 * 1.0)
+        expect(accepted(b, addr), "B (profiler_share_blocks = no) refuses A's block")
+        expect(b.json("GET", "/api/v1/blocks") == [], "B lists A's block")
+        b = b.restart()
+        expect(b.json("GET", "/api/v1/blocks") == [], "B read A's block at start")
+        expect(accepted(b, addr), "B refuses A's block after a restart")
+        # its own blocks still come back at its start
+        block_one(b, "127.0.9.14")
+        sql = "SELECT count(*) FROM ip_blocks WHERE node = 'gw-b' AND removed_at IS NULL"
+        expect(within(lambda: pg.query(sql) == "1", 10) is not None, "B's row not written")
+        b = b.restart()
+        expect(any(x["addr"] == "127.0.9.14" for x in b.json("GET", "/api/v1/blocks")),
+               "B's own block not read back")
+    finally:
+        for g in (a, b):
+            if g:
+                g.destroy()
+        pg.stop()
+
+
+def scenario_blocks_share_reconnect(top, sink):
+    need_pg()
+    pg = Postgres(top)
+    a = b = None
+    try:
+        # B logs in as its own role so that its backends can be told apart
+        pg.query("CREATE ROLE mxgate_b LOGIN SUPERUSER")
+        a, b = two_gateways(top, sink, pg, b_user="mxgate_b")
+        addr = "127.0.9.15"
+        block_one(a, addr)      # A's query connection is up from now on
+        expect(within(lambda: refused(b, addr), LIVE_S) is not None, "B did not follow")
+        listen = ("SELECT pid FROM pg_stat_activity WHERE usename = 'mxgate_b'"
+                  " AND query LIKE 'LISTEN %'")
+        pid = pg.query(listen)
+        expect(pid and "\n" not in pid, "B's listener backend: %r" % pid)
+        # a gap: B's listener is gone and cannot come back for now
+        pg.query("ALTER ROLE mxgate_b NOLOGIN")
+        expect(pg.query("SELECT pg_terminate_backend(%s)" % pid) == "t", "terminate")
+        expect(within(lambda: "listener lost its connection" in b.stderr(), 5) is not None,
+               "B did not see its listener's connection go")
+        addr = "127.0.9.16"
+        block_one(a, addr)
+        time.sleep(1.5)
+        expect(accepted(b, addr), "B refused %s without a listener: the test has no gap"
+               % addr)
+        t0 = time.monotonic()
+        pg.query("ALTER ROLE mxgate_b LOGIN")
+        d = within(lambda: refused(b, addr), LIVE_S)
+        expect(d is not None, "B does not refuse %s %.0f s after it may reconnect: %s"
+               % (addr, LIVE_S, b.stderr()[-2000:]))
+        print("B applies the block it missed %.3f s after it may reconnect" % d)
+        expect("block of %s from node gw-a applied after reconnect" % addr in b.stderr(),
+               "no catch-up line on B")
+        expect(pg.query(listen) not in ("", pid), "B's listener is not back")
+        # and it follows live again
+        a.mx("blocks", "remove", addr)
+        expect(within(lambda: accepted(b, addr), LIVE_S) is not None,
+               "B does not follow a removal after its reconnect")
+    finally:
+        for g in (a, b):
+            if g:
+                g.destroy()
+        pg.stop()
+
+
 def make_pair(d, cn):
     cert, key = os.path.join(d, cn + ".crt"), os.path.join(d, cn + ".key")
     r = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
@@ -283,6 +449,9 @@ def scenario_tls_reload(top, sink):
 
 
 SCENARIOS = {"blocks": scenario_blocks, "blocks_pg": scenario_blocks_pg,
+             "blocks_share": scenario_blocks_share,
+             "blocks_share_off": scenario_blocks_share_off,
+             "blocks_share_reconnect": scenario_blocks_share_reconnect,
              "tls_reload": scenario_tls_reload}
 
 if __name__ == "__main__":
