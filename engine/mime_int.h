@@ -20,6 +20,7 @@
  *			size_t len, uint8_t *out, size_t *outlen);
  *	size_t charset_finish(struct charset_conv *c, uint8_t *out);
  *	size_t charset_utf8_valid(const uint8_t *s, size_t len);
+ *	void charset_utf8_simd_limit(int level);
  *	size_t charset_to_utf8(const char *name, const uint8_t *in, size_t len,
  *			char *out, size_t cap, int *bad);
  *
@@ -74,6 +75,11 @@ size_t decode_b64_finish(struct decode_b64 *d, uint8_t *out);
 #define B64_SIMD_NONE	0	/* byte-wise and 4-character steps only */
 #define B64_SIMD_AVX2	1	/* 32 characters per step */
 #define B64_SIMD_VBMI	2	/* 64 characters per step (AVX-512 VBMI) */
+
+/* Levels of UTF-8 validation for charset_utf8_simd_limit(). */
+#define UTF8_SIMD_SSE2	0	/* 16 bytes per step (all of x86-64) */
+#define UTF8_SIMD_AVX2	1	/* 32 bytes per step */
+#define UTF8_SIMD_AVX512 2	/* 64 bytes per step (AVX-512BW) */
 void decode_b64_simd_limit(int level);
 
 /* Quoted-printable: output never exceeds input plus 3 carried bytes. */
@@ -119,6 +125,7 @@ const uint8_t *charset_run(struct charset_conv *c, const uint8_t *in,
 			   size_t len, uint8_t *out, size_t *outlen);
 size_t charset_finish(struct charset_conv *c, uint8_t *out);
 size_t charset_utf8_valid(const uint8_t *s, size_t len);
+void charset_utf8_simd_limit(int level);
 size_t charset_to_utf8(const char *name, const uint8_t *in, size_t len,
 		       char *out, size_t cap, int *bad);
 

@@ -184,12 +184,13 @@ static size_t gen_text(uint8_t *b, size_t max)
 	return n;
 }
 
-static void test_utf8_validation_in_blocks_matches_bytewise(void **state)
+/* utf8_random_inputs - random texts at every length and alignment, the
+ * block code against the byte-wise code */
+static void utf8_random_inputs(int inputs)
 {
 	static uint8_t text[UTF8_RAND_LEN];
 
-	(void) state;
-	for (int i = 0; i < UTF8_RAND_INPUTS; i++) {
+	for (int i = 0; i < inputs; i++) {
 		size_t  n = gen_text(text, 1 + rnd(UTF8_RAND_LEN));
 		size_t  from = rnd(4);	/* any alignment */
 
@@ -198,6 +199,25 @@ static void test_utf8_validation_in_blocks_matches_bytewise(void **state)
 							    len - from),
 					 utf8_bytewise(text + from, len - from));
 	}
+}
+
+static void test_utf8_validation_in_blocks_matches_bytewise(void **state)
+{
+	(void) state;
+	utf8_random_inputs(UTF8_RAND_INPUTS);
+}
+
+/* Every step width (SSE2, AVX2, AVX-512BW) that this CPU runs: a level
+ * the CPU lacks falls back to the one below, and is compared again. */
+static void test_utf8_validation_matches_bytewise_at_every_simd_level(
+	void **state)
+{
+	(void) state;
+	for (int level = UTF8_SIMD_SSE2; level <= UTF8_SIMD_AVX512; level++) {
+		charset_utf8_simd_limit(level);
+		utf8_random_inputs(UTF8_RAND_INPUTS / 2);
+	}
+	charset_utf8_simd_limit(UTF8_SIMD_AVX512);
 }
 
 int main(void)
@@ -212,6 +232,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_charset_passes_bytes),
 		cmocka_unit_test(test_short_string_conversion_is_cut_at_char_boundary),
 		cmocka_unit_test(test_utf8_validation_in_blocks_matches_bytewise),
+		cmocka_unit_test(test_utf8_validation_matches_bytewise_at_every_simd_level),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
