@@ -30,6 +30,10 @@
 #include <string.h>
 #include <strings.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "mime_int.h"
 
 #define MIME_2231_SEGMENTS_MAX	64	/* name*0 .. name*63 */
@@ -59,6 +63,32 @@ static size_t seg_end(const char *v, size_t len, size_t i)
 	int inq = 0;
 
 	for (; i < len; i++) {
+#ifdef __SSE2__
+		/*
+		 * Every Content-Type value is walked to its end twice (type,
+		 * then parameters): outside a quoted string only ';' and '"'
+		 * matter, so go 16 bytes at a time to the first of them
+		 * (SSE2 is part of x86-64; whole steps only).
+		 */
+		if (!inq) {
+			while (i + 16 <= len) {
+				__m128i x = _mm_loadu_si128((const __m128i *)
+							    (v + i));
+				unsigned m = (unsigned) _mm_movemask_epi8(
+					_mm_or_si128(
+					_mm_cmpeq_epi8(x, _mm_set1_epi8(';')),
+					_mm_cmpeq_epi8(x, _mm_set1_epi8('"'))));
+
+				if (m != 0) {
+					i += (size_t) __builtin_ctz(m);
+					break;
+				}
+				i += 16;
+			}
+			if (i >= len)
+				break;
+		}
+#endif
 		if (inq && v[i] == '\\' && i + 1 < len)
 			i++;
 		else if (v[i] == '"')
