@@ -135,17 +135,17 @@ static void apply(struct profiler_store *ps, const struct pgstore_block *row,
 	}
 }
 
-/* lift - a block removed on another node, out of the profiler */
-static void lift(struct profiler_store *ps, const char *addr, const char *node,
-		 const char *how)
+/* lift - a block removed elsewhere, out of the profiler; why: "removed
+ * on node N" live, "removed by ACTOR" at a catch-up (the row keeps no node) */
+static void lift(struct profiler_store *ps, const char *addr, const char *why)
 {
 	struct in_addr a;
 
 	if (inet_pton(AF_INET, addr, &a) != 1)
 		return;
 	if (profiler_unblock(ps->prof, ntohl(a.s_addr)) == 1)
-		fprintf(ps->diag, "mxgate: profiler store: block of %s lifted%s"
-			" (removed on node %s)\n", addr, how, node);
+		fprintf(ps->diag, "mxgate: profiler store: block of %s lifted (%s)\n",
+			addr, why);
 }
 
 /* follow - one notice: read the address's rows in force, apply or lift */
@@ -163,8 +163,12 @@ static void follow(struct profiler_store *ps, const struct pgstore_blocks_notice
 			" reconnect\n", nt->addr, nt->node);
 		return;
 	}
-	if (nt->removal && n == 0)
-		lift(ps, nt->addr, nt->node, "");
+	if (nt->removal && n == 0) {
+		char why[PGSTORE_BLOCK_NODE_MAX + 24];
+
+		snprintf(why, sizeof(why), "removed on node %s", nt->node);
+		lift(ps, nt->addr, why);
+	}
 	for (size_t i = 0; ps->share && i < n; i++)
 		if (strcmp(rows[i].node, ps->node) != 0)
 			apply(ps, &rows[i], now, "");
@@ -182,9 +186,13 @@ static void catch_up(struct profiler_store *ps)
 	if (pgstore_blocks_removed(ps->store, (int64_t)(now - ps->synced_ms)
 				   + PROFILER_STORE_CATCHUP_SLACK_MS, &rows, &n) < 0)
 		goto failed;
-	for (size_t i = 0; i < n; i++)
-		lift(ps, rows[i].addr, rows[i].node[0] ? rows[i].node : "?",
-		     " after reconnect");
+	for (size_t i = 0; i < n; i++) {
+		char why[PGSTORE_BLOCK_NODE_MAX + 40];
+
+		snprintf(why, sizeof(why), "removed by %s, after reconnect",
+			 rows[i].node[0] ? rows[i].node : "unknown");
+		lift(ps, rows[i].addr, why);
+	}
 	free(rows);
 	if (ps->share) {
 		if (pgstore_blocks_in_force(ps->store, NULL, NULL, &rows, &n) < 0)

@@ -20,8 +20,9 @@ port on a free port, curl and the mxgate tool as clients.
               what A blocked, live and after a restart
   blocks_share_reconnect  B's listener backend terminated
               (pg_terminate_backend) and kept out (its role NOLOGIN) while
-              A blocks an address: B does not see it; once B may connect
-              again it reads the blocks back and refuses the address
+              A blocks one address and removes another: B sees neither;
+              once B may connect again it reads the blocks back, refuses
+              the first and lets the second in
   tls_reload  POST /api/v1/tls/reload with a new good pair: new sessions
               see its subject (openssl s_client -starttls smtp); a bad pair
               (key of another certificate) is 409 and the old one stays
@@ -374,12 +375,13 @@ def scenario_blocks_share_reconnect(top, sink):
         expect(pg.query("SELECT pg_terminate_backend(%s)" % pid) == "t", "terminate")
         expect(within(lambda: "listener lost its connection" in b.stderr(), 5) is not None,
                "B did not see its listener's connection go")
-        addr = "127.0.9.16"
+        old, addr = addr, "127.0.9.16"
         block_one(a, addr)
+        a.mx("blocks", "remove", old)
         time.sleep(1.5)
         expect(accepted(b, addr), "B refused %s without a listener: the test has no gap"
                % addr)
-        t0 = time.monotonic()
+        expect(refused(b, old), "B let %s in without a listener: the test has no gap" % old)
         pg.query("ALTER ROLE mxgate_b LOGIN")
         d = within(lambda: refused(b, addr), LIVE_S)
         expect(d is not None, "B does not refuse %s %.0f s after it may reconnect: %s"
@@ -387,6 +389,10 @@ def scenario_blocks_share_reconnect(top, sink):
         print("B applies the block it missed %.3f s after it may reconnect" % d)
         expect("block of %s from node gw-a applied after reconnect" % addr in b.stderr(),
                "no catch-up line on B")
+        expect(within(lambda: accepted(b, old), LIVE_S) is not None,
+               "B still refuses %s, removed while it was not listening" % old)
+        expect("block of %s lifted (removed by test, after reconnect)" % old in b.stderr(),
+               "no catch-up 'lifted' line on B")
         expect(pg.query(listen) not in ("", pid), "B's listener is not back")
         # and it follows live again
         a.mx("blocks", "remove", addr)
