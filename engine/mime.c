@@ -107,6 +107,7 @@ static void header_begin(struct mime_parser *p)
 	p->nfield = 0;
 	p->field_open = 0;
 	p->field_cut = 0;
+	p->field_eq = 0;
 	/* Only the flags and enums after the buffers need zeroing: a buffer
 	 * is read after it is written or under its have_ flag (the charset
 	 * always: hence its empty string). Zeroing ~750 bytes was a fixed
@@ -245,7 +246,8 @@ static void finish_field(struct mime_parser *p)
 		vn--;
 	if (p->field_cut)
 		mp->flags |= MIME_F_HEADER_TOOLONG;
-	if (p->cb.header && !has_encoded_word(v, vn)) {
+	/* field_eq: no '=' was copied, so no "=?" to look for */
+	if (p->cb.header && (!p->field_eq || !has_encoded_word(v, vn))) {
 		/* No encoded word (most fields): the value as it is, uncopied. */
 		p->cb.header(p->ctx, mp, p->field, nn, v, vn);
 	} else if (p->cb.header) {
@@ -352,6 +354,9 @@ static void field_add(struct mime_parser *p, const void *s, size_t n)
 		n = room;
 		p->field_cut = 1;
 	}
+	/* a line's rest after the 16-byte steps: short, mostly empty */
+	for (size_t k = 0; k < n && !p->field_eq; k++)
+		p->field_eq = ((const char *) s)[k] == '=';
 	memcpy(p->field + p->nfield, s, n);
 	p->nfield += n;
 }
@@ -429,6 +434,7 @@ static size_t header_feed(struct mime_parser *p, const uint8_t *b,
 				i++;
 				p->nfield = 0;
 				p->field_cut = 0;
+				p->field_eq = 0;
 				p->field_open = 1;
 				/* the name and ':' always fit: max_header is
 				 * above MIME_HDR_NAME_MAX (mime_parser_new) */
@@ -464,8 +470,12 @@ static size_t header_feed(struct mime_parser *p, const uint8_t *b,
 			 * A value line is short: copy 16 bytes at a time while
 			 * looking for its LF rather than call memchr() and
 			 * memcpy() for it (whole steps only, with 16 bytes of
-			 * input left and of room in the field).
+			 * input left and of room in the field). An '=' seen
+			 * on the way (even past the LF) sets field_eq, which
+			 * spares finish_field() its search for "=?".
 			 */
+			unsigned eqs = 0;
+
 			while (len - i >= 16 &&
 			       p->lim.max_header - p->nfield >= 16) {
 				__m128i v = _mm_loadu_si128(
@@ -475,6 +485,8 @@ static size_t header_feed(struct mime_parser *p, const uint8_t *b,
 
 				_mm_storeu_si128((__m128i *) (p->field +
 							      p->nfield), v);
+				eqs |= (unsigned) _mm_movemask_epi8(
+					_mm_cmpeq_epi8(v, _mm_set1_epi8('=')));
 				if (m != 0) {
 					unsigned k = (unsigned) __builtin_ctz(m);
 
@@ -485,6 +497,8 @@ static size_t header_feed(struct mime_parser *p, const uint8_t *b,
 				p->nfield += 16;
 				i += 16;
 			}
+			if (eqs != 0)
+				p->field_eq = 1;
 #endif
 			const uint8_t *nl = i == len ? NULL : b[i] == '\n' ?
 				b + i : memchr(b + i, '\n', len - i);

@@ -54,6 +54,7 @@ struct mime_parser {
 	char *field;		/* "Name:value", lim.max_header + 1 */
 	size_t nfield;
 	int field_open, field_cut;
+	int field_eq;		/* the value may hold '=' (an encoded word) */
 	char *scratch;		/* decoded value */
 	struct mime_hdr_info hi;
 
