@@ -5,6 +5,7 @@
  *	const char *filetype_name(enum filetype t);
  *	int filetype_from_name(const char *name, enum filetype *out);
  *	int filetype_is_executable(enum filetype t);
+ *	void filetype_simd_limit(int wide);
  *
  * DESCRIPTION
  *	filetype_detect() looks only at the first FILETYPE_HEAD_MAX bytes of
@@ -65,5 +66,6 @@ enum filetype filetype_detect(const uint8_t *head, size_t len);
 const char *filetype_name(enum filetype t);
 int filetype_from_name(const char *name, enum filetype *out);
 int filetype_is_executable(enum filetype t);
+void filetype_simd_limit(int wide);
 
 #endif

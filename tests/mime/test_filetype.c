@@ -12,6 +12,7 @@
 #include "filetype.h"
 
 /* ft - detect a sample given as a C string literal with its length */
+#define TEXT_ROUNDS	20000	/* random heads typed both ways */
 #define FT(lit)	filetype_detect((const uint8_t *) (lit), sizeof(lit) - 1)
 
 static void test_executables_are_recognised(void **state)
@@ -130,6 +131,45 @@ static void test_names_round_trip(void **state)
 	assert_int_equal(filetype_is_executable(FT_PDF), 0);
 }
 
+/* text_rnd - xorshift, fixed seed: the same inputs every run */
+static unsigned text_rnd(unsigned n)
+{
+	static uint64_t x = 0x9E3779B97F4A7C15ULL;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return (unsigned) (x >> 11) % n;
+}
+
+/* The 64-byte AVX-512 skip to the first control byte and the 16-byte
+ * SSE2 one give the same type, for control bytes (NUL included) at
+ * every position, few and many, at every head length. */
+static void test_text_test_is_the_same_with_and_without_wide_steps(
+	void **state)
+{
+	static const uint8_t odd[] = { 0x01, 0x07, 0x0B, 0x0C, 0x1B, 0x1F,
+				       0x00, 0x7F, 0x80, 0xC3 };
+	uint8_t h[FILETYPE_HEAD_MAX];
+
+	(void) state;
+	for (int round = 0; round < TEXT_ROUNDS; round++) {
+		size_t len = 1 + text_rnd(FILETYPE_HEAD_MAX);
+		unsigned nodd = text_rnd(4) == 0 ? 0 : text_rnd(16);
+
+		for (size_t i = 0; i < len; i++)
+			h[i] = text_rnd(12) == 0 ? "\r\n\t "[text_rnd(4)]
+				: (uint8_t) ('a' + text_rnd(26));
+		for (unsigned k = 0; k < nodd; k++)
+			h[text_rnd((unsigned) len)] = odd[text_rnd(sizeof(odd))];
+		filetype_simd_limit(0);
+		enum filetype narrow = filetype_detect(h, len);
+
+		filetype_simd_limit(1);
+		assert_int_equal(filetype_detect(h, len), narrow);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -143,6 +183,7 @@ int main(void)
 		cmocka_unit_test(test_text_scripts_and_empty),
 		cmocka_unit_test(test_iso_needs_its_descriptor_within_the_head),
 		cmocka_unit_test(test_names_round_trip),
+		cmocka_unit_test(test_text_test_is_the_same_with_and_without_wide_steps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
