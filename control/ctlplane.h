@@ -169,7 +169,8 @@ struct ctlplane_config {
 	int     store;			/* 1: open pgstore (when pg is NULL) */
 	const char *pg_conninfo;	/* NULL or "": private server */
 	const char *pg_datadir;		/* private server's data directory */
-	const char *spool_dir;		/* log rows while the DB is down */
+	const char *spool_dir;		/* log rows while the DB is down;
+					 * NULL: state_dir/spool */
 	const char *node;		/* this gateway's name in the DB */
 	const char *rules_dir;		/* the rule set started with */
 	const char *rules_version;	/* its version */

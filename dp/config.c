@@ -357,7 +357,7 @@ static const struct dpconf_key dpconf_keys[] = {
     {"state_dir", key_state_dir, "DIR", "certificates, tokens, rule versions (/var/lib/mxgate)"},
     {"db", key_db, "CONNINFO", "PostgreSQL conninfo, private (own server) or off (private)"},
     {"db_dir", key_db_dir, "DIR", "private PostgreSQL data directory (/var/lib/mxgate/pg)"},
-    {"spool_dir", key_spool_dir, "DIR", "message log spool while the database is down (/var/lib/mxgate/spool)"},
+    {"spool_dir", key_spool_dir, "DIR", "message log spool while the database is down (state_dir/spool)"},
     {"node", key_node, "NAME", "this gateway's name in the database (host name)"},
     {0, 0, 0, 0},
 };
@@ -395,7 +395,7 @@ void    dpconf_defaults(struct dpconf *cf)
     cf->msg_chunks = DPCONF_MSG_CHUNKS_DEFAULT;
     strcpy(cf->db, DPCONF_DB_DEFAULT);
     strcpy(cf->db_dir, DPCONF_DB_DIR_DEFAULT);
-    strcpy(cf->spool_dir, DPCONF_SPOOL_DIR_DEFAULT);
+    cf->spool_dir[0] = 0;	/* state_dir/spool */
 }
 
 /* dpconf_set - apply one key */
