@@ -69,6 +69,9 @@ int smtpdp_tls_start(void *ctx)
 {
 	struct smtpdp_conn *s = ctx;
 
+	/* a certificate reloaded since this worker's last poll: take it
+	 * now, so that every STARTTLS after the reload's reply has it */
+	tls_worker_refresh(s->lc->tls);
 	if (s->tls == NULL)
 		s->tls = tls_conn_get(s->lc->tls);
 	return s->tls ? 0 : -1;

@@ -55,6 +55,9 @@ int sock_tls_start(void *ctx)
 {
 	struct sock_conn *c = ctx;
 
+	/* a certificate reloaded since this worker's last poll: take it
+	 * now, so that every STARTTLS after the reload's reply has it */
+	tls_worker_refresh(c->w->tls);
 	if (c->tls == NULL)
 		c->tls = tls_conn_get(c->w->tls);
 	return c->tls ? 0 : -1;
