@@ -141,6 +141,33 @@ static inline __m256i b64_block(const uint8_t *in, uint8_t *out)
 	return bad;
 }
 
+/* b64_past_stop - a block stopped at its byte first (not base64): keep
+ * the whole quanta before it; when whitespace between quanta follows
+ * (a line end, which changes no state), step over it and, for a CRLF
+ * after a line of whole blocks, note that line length for the whole-line
+ * path. 0: the vector loop stops here, the scalar decoder goes on */
+static inline int b64_past_stop(const uint8_t *in, size_t len, size_t first,
+				uint8_t **out, size_t *done, size_t *lstart,
+				size_t *line)
+{
+	size_t	ws;
+
+	*out += first / 4 * 3;
+	*done += first / 4 * 4;
+	if (first % 4 != 0)
+		return 0;
+	for (ws = *done; ws < len && b64_tab[in[ws]] == B64_WS;)
+		ws++;
+	if (ws == *done)
+		return 0;
+	if (ws == *done + 2 && in[*done] == '\r' && in[*done + 1] == '\n'
+	    && *done - *lstart >= B64_SIMD_BLOCK && (*done - *lstart) % 4 == 0)
+		*line = *done - *lstart;
+	*done = ws;
+	*lstart = ws;
+	return 1;
+}
+
 /*
  * b64_avx2_run - decode 32-character blocks of pure alphabet; in a block
  * holding anything else, keep the whole quanta before it, skip line ends
@@ -197,23 +224,10 @@ static size_t b64_avx2_run(const uint8_t *in, size_t len, uint8_t **outp)
 		/* Quanta before the first other byte are right; keep them. */
 		unsigned good = (unsigned) _mm256_movemask_epi8(
 			_mm256_cmpeq_epi8(bad, _mm256_setzero_si256()));
-		size_t  first = (size_t) __builtin_ctz(~good), ws;
 
-		out += first / 4 * 3;
-		done += first / 4 * 4;
-		if (first % 4 != 0)
+		if (!b64_past_stop(in, len, (size_t) __builtin_ctz(~good), &out,
+				   &done, &lstart, &line))
 			break;
-		/* line ends between quanta change no state: skip them */
-		for (ws = done; ws < len && b64_tab[in[ws]] == B64_WS;)
-			ws++;
-		if (ws == done)
-			break;
-		if (ws == done + 2 && in[done] == '\r' && in[done + 1] == '\n'
-		    && done - lstart >= B64_SIMD_BLOCK
-		    && (done - lstart) % 4 == 0)
-			line = done - lstart;
-		done = ws;
-		lstart = done;
 	}
 	*outp = out;
 	return done;
@@ -406,23 +420,9 @@ static size_t b64_vbmi_run(const uint8_t *in, size_t len, uint8_t **outp)
 			continue;
 		}
 		/* Quanta before the first other byte are right; keep them. */
-		size_t  first = (size_t) __builtin_ctzll(bad), ws;
-
-		out += first / 4 * 3;
-		done += first / 4 * 4;
-		if (first % 4 != 0)
+		if (!b64_past_stop(in, len, (size_t) __builtin_ctzll(bad), &out,
+				   &done, &lstart, &line))
 			break;
-		/* line ends between quanta change no state: skip them */
-		for (ws = done; ws < len && b64_tab[in[ws]] == B64_WS;)
-			ws++;
-		if (ws == done)
-			break;
-		if (ws == done + 2 && in[done] == '\r' && in[done + 1] == '\n'
-		    && done - lstart >= B64_SIMD_BLOCK
-		    && (done - lstart) % 4 == 0)
-			line = done - lstart;
-		done = ws;
-		lstart = done;
 	}
 	*outp = out;
 	return done;
