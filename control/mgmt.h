@@ -138,6 +138,8 @@ int mgmt_error(struct mgmt_reply *r, int status, const char *fmt, ...)
 void mgmt_audit(struct ctlplane *cp, const char *actor, const char *action,
 		const char *detail_json);
 int mgmt_valid_qid(const char *qid);
+int mgmt_method_is(const struct http_request *r, const char *want,
+		   struct mgmt_reply *out);
 
 int mgmt_query_filters(const struct http_request *r, struct pgstore_query *q,
 		       char bufs[4][MGMT_QUERY_MAX], struct mgmt_reply *out);

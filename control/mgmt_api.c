@@ -407,9 +407,9 @@ static int post_fetch(struct ctlplane *cp, const struct http_request *r,
 	return rules_unavailable(out);
 }
 
-/* method_is - the method, else 405 with Allow */
-static int method_is(const struct http_request *r, const char *want,
-		     struct mgmt_reply *out)
+/* mgmt_method_is - the method, else 405 with Allow */
+int mgmt_method_is(const struct http_request *r, const char *want,
+		   struct mgmt_reply *out)
 {
 	static char allow[64];
 
@@ -432,28 +432,28 @@ int mgmt_api(struct ctlplane *cp, const struct http_request *r,
 	if (http_path(r, path, sizeof(path)) < 0)
 		return mgmt_error(out, 400, "malformed path encoding");
 	if (strcmp(path, "/metrics") == 0)
-		return method_is(r, "GET", out) ? mgmt_metrics(cp, out) : 0;
+		return mgmt_method_is(r, "GET", out) ? mgmt_metrics(cp, out) : 0;
 	if (strncmp(path, MGMT_API_PREFIX, strlen(MGMT_API_PREFIX)) != 0)
 		return mgmt_error(out, 404, "no such path: %s", path);
 	p = path + strlen(MGMT_API_PREFIX);
 	if (strcmp(p, "status") == 0)
-		return method_is(r, "GET", out) ? get_status(cp, out) : 0;
+		return mgmt_method_is(r, "GET", out) ? get_status(cp, out) : 0;
 	if (strcmp(p, "stats") == 0)
-		return method_is(r, "GET", out) ? mgmt_stats(cp, out) : 0;
+		return mgmt_method_is(r, "GET", out) ? mgmt_stats(cp, out) : 0;
 	if (strcmp(p, "config") == 0)
-		return method_is(r, "GET", out) ? get_config(cp, out) : 0;
+		return mgmt_method_is(r, "GET", out) ? get_config(cp, out) : 0;
 	if (strcmp(p, "messages") == 0)
-		return method_is(r, "GET", out) ? get_messages(cp, r, out) : 0;
+		return mgmt_method_is(r, "GET", out) ? get_messages(cp, r, out) : 0;
 	if (strcmp(p, "rules") == 0)
-		return method_is(r, "GET", out) ? get_rules(cp, 0, out) : 0;
+		return mgmt_method_is(r, "GET", out) ? get_rules(cp, 0, out) : 0;
 	if (strcmp(p, "rules/versions") == 0)
-		return method_is(r, "GET", out) ? get_rules(cp, 1, out) : 0;
+		return mgmt_method_is(r, "GET", out) ? get_rules(cp, 1, out) : 0;
 	if (strcmp(p, "rules/publish") == 0)
-		return method_is(r, "POST", out) ? post_rules(cp, r, 1, actor, out) : 0;
+		return mgmt_method_is(r, "POST", out) ? post_rules(cp, r, 1, actor, out) : 0;
 	if (strcmp(p, "rules/rollback") == 0)
-		return method_is(r, "POST", out) ? post_rules(cp, r, 0, actor, out) : 0;
+		return mgmt_method_is(r, "POST", out) ? post_rules(cp, r, 0, actor, out) : 0;
 	if (strcmp(p, "rules/fetch") == 0)
-		return method_is(r, "POST", out) ? post_fetch(cp, r, actor, out) : 0;
+		return mgmt_method_is(r, "POST", out) ? post_fetch(cp, r, actor, out) : 0;
 	if (strcmp(p, "quarantine") == 0 || strncmp(p, "quarantine/", 11) == 0)
 		return mgmt_quarantine(cp, r, p + 10, actor, out);
 	if (strcmp(p, "blocks") == 0 || strncmp(p, "blocks/", 7) == 0)

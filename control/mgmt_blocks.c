@@ -36,21 +36,6 @@
 
 #define MGMT_DETAIL_MAX		768	/* one audit row's detail */
 
-/* method_or_405 - the method, else 405 with Allow */
-static int method_or_405(const struct http_request *r, const char *want,
-			 struct mgmt_reply *out)
-{
-	static char allow[64];
-
-	if (strcmp(r->method, want) == 0)
-		return 1;
-	snprintf(allow, sizeof(allow), "Allow: %s\r\n", want);
-	mgmt_error(out, 405, "%s %s: method not allowed (use %s)", r->method,
-		   r->target, want);
-	out->extra = allow;
-	return 0;
-}
-
 /* detail_json - {"addr": ..., more} for the audit row */
 static void detail_json(char *buf, size_t len, const char *key, const char *val,
 			const char *more)
@@ -125,7 +110,7 @@ int mgmt_blocks(struct ctlplane *cp, const struct http_request *r,
 {
 	int list = rest[0] == 0;
 
-	if (!method_or_405(r, list ? "GET" : "DELETE", out))
+	if (!mgmt_method_is(r, list ? "GET" : "DELETE", out))
 		return 0;
 	if (rest[0] && (rest[0] != '/' || !rest[1]))
 		return mgmt_error(out, 404, "no such path: /api/v1/blocks%s", rest);
@@ -143,7 +128,7 @@ int mgmt_tls_reload(struct ctlplane *cp, const struct http_request *r,
 	unsigned gen = 0;
 	FILE *fp;
 
-	if (!method_or_405(r, "POST", out))
+	if (!mgmt_method_is(r, "POST", out))
 		return 0;
 	if (cp->hooks.tls_reload == NULL) {
 		mgmt_audit(cp, actor, "tls.reload.unavailable", "{}");
