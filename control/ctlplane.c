@@ -6,7 +6,6 @@
  *	nodes), management port. Stop in the reverse order.
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,19 +71,13 @@ static void config_list(struct ctlplane *cp)
 static void open_store(struct ctlplane *cp)
 {
 	struct pgstore_config pc;
-	char err[256], spool[PATH_MAX];
+	char err[256];
 
 	memset(&pc, 0, sizeof(pc));
 	pc.conninfo = cp->cfg.pg_conninfo;
 	pc.datadir = cp->cfg.pg_datadir;
-	/* one spool per state directory: two instances must not append to
-	 * (and replay) the same files */
-	if (cp->cfg.spool_dir && cp->cfg.spool_dir[0])
-		snprintf(spool, sizeof(spool), "%s", cp->cfg.spool_dir);
-	else
-		snprintf(spool, sizeof(spool), "%s/spool", cp->cfg.state_dir
-			 ? cp->cfg.state_dir : CTLPLANE_STATE_DIR_DEFAULT);
-	pc.spool_dir = spool;
+	pc.spool_dir = cp->cfg.spool_dir;
+	pc.state_dir = cp->cfg.state_dir ? cp->cfg.state_dir : CTLPLANE_STATE_DIR_DEFAULT;
 	pc.node = cp->cfg.node;
 	if ((cp->store = pgstore_open(&pc, err, sizeof(err))) == NULL) {
 		snprintf(cp->store_error, sizeof(cp->store_error), "%s", err);

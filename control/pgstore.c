@@ -235,9 +235,14 @@ static void resolve(struct pgstore *s, const struct pgstore_config *cfg)
 	snprintf(s->datadir, sizeof(s->datadir), "%s",
 		 cfg->datadir && cfg->datadir[0] ? cfg->datadir
 		 : PGSTORE_DEFAULT_DATADIR);
-	snprintf(s->spool_dir, sizeof(s->spool_dir), "%s",
-		 cfg->spool_dir && cfg->spool_dir[0] ? cfg->spool_dir
-		 : PGSTORE_DEFAULT_SPOOL_DIR);
+	if (cfg->spool_dir && cfg->spool_dir[0])
+		snprintf(s->spool_dir, sizeof(s->spool_dir), "%s", cfg->spool_dir);
+	else if (cfg->state_dir && cfg->state_dir[0])
+		snprintf(s->spool_dir, sizeof(s->spool_dir), "%s/" PGSTORE_SPOOL_SUBDIR,
+			 cfg->state_dir);
+	else
+		snprintf(s->spool_dir, sizeof(s->spool_dir), "%s",
+			 PGSTORE_DEFAULT_SPOOL_DIR);
 	if (cfg->node && cfg->node[0])
 		snprintf(s->node, sizeof(s->node), "%s", cfg->node);
 	else if (gethostname(s->node, sizeof(s->node)) < 0)

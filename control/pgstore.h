@@ -172,6 +172,7 @@
 #define PGSTORE_VERSION_MAX		128
 #define PGSTORE_DEFAULT_DATADIR		"/var/lib/mxgate/pg"
 #define PGSTORE_DEFAULT_SPOOL_DIR	"/var/lib/mxgate/spool"
+#define PGSTORE_SPOOL_SUBDIR		"spool"	/* in state_dir */
 #define PGSTORE_RULES_CHANNEL		"mxgate_rules"
 #define PGSTORE_BLOCKS_CHANNEL		"mxgate_blocks"
 #define PGSTORE_BLOCK_NODE_MAX		64	/* as the store's node name */
@@ -198,7 +199,11 @@ struct pgstore_blocks_notice {
 struct pgstore_config {
 	const char *conninfo;	/* NULL or "": private server in datadir */
 	const char *datadir;	/* NULL: PGSTORE_DEFAULT_DATADIR */
-	const char *spool_dir;	/* NULL: PGSTORE_DEFAULT_SPOOL_DIR */
+	const char *spool_dir;	/* NULL: state_dir/spool, else
+				 * PGSTORE_DEFAULT_SPOOL_DIR: one spool per
+				 * instance, two must not append to (and
+				 * replay) the same files */
+	const char *state_dir;	/* the daemon's; NULL: none */
 	const char *node;	/* this gateway's name; NULL: hostname */
 	const char *server_user; /* private server's system user when we run
 				 * as root; NULL: PGSERVER_DEFAULT_USER */

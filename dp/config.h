@@ -60,7 +60,6 @@
 #define DPCONF_MSG_CHUNKS_DEFAULT 4096	/* 16 KB message chunks, all lcores */
 #define DPCONF_DB_DEFAULT	""	/* "": private PostgreSQL, "off": none */
 #define DPCONF_DB_DIR_DEFAULT	"/var/lib/mxgate/pg"	/* its data directory */
-#define DPCONF_SPOOL_SUBDIR	"spool"	/* in state_dir: log rows, DB down */
 #ifndef MX_DEFAULT_RULES_DIR
 #define MX_DEFAULT_RULES_DIR	"/usr/share/mxgate/rules"
 #endif

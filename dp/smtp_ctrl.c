@@ -260,19 +260,13 @@ static void smtp_config_from(struct smtpctl *ctl, const struct dpconf *cf)
 static int open_store(struct smtpctl *ctl, const struct dpconf *cf)
 {
 	struct pgstore_config pc;
-	char err[1024], spool[DPCONF_STR_MAX + sizeof("/" DPCONF_SPOOL_SUBDIR)];
+	char err[1024];
 
 	memset(&pc, 0, sizeof(pc));
 	pc.conninfo = cf->db;
 	pc.datadir = cf->db_dir;
-	/* one spool per state directory: two instances must not append to
-	 * (and replay) the same files */
-	if (cf->spool_dir[0])
-		snprintf(spool, sizeof(spool), "%s", cf->spool_dir);
-	else
-		snprintf(spool, sizeof(spool), "%s/" DPCONF_SPOOL_SUBDIR,
-			 cf->state_dir[0] ? cf->state_dir : SMTPCTL_STATE_DIR_DEFAULT);
-	pc.spool_dir = spool;
+	pc.spool_dir = cf->spool_dir;
+	pc.state_dir = cf->state_dir[0] ? cf->state_dir : SMTPCTL_STATE_DIR_DEFAULT;
 	pc.node = cf->node[0] ? cf->node : ctl->hostname;
 	if ((ctl->store = pgstore_open(&pc, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "mxgate-dp: message database: %s (db = off runs"
