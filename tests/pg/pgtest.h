@@ -11,12 +11,20 @@
  *			const char *const *rcpt, const char *qid,
  *			const char *sender);
  *	int pgtest_wait(int (*done)(void *), void *arg, int ms);
+ *	int pgtest_have_server(void);
+ *	int pgtest_run_group(const struct CMUnitTest tests[],
+ *			struct pgtest *t);			(a macro)
  *
  * DESCRIPTION
  *	The server runs from a fresh directory under /tmp (0755, so that the
  *	server's user can reach it when the test runs as root). Each test
  *	makes its own database with pgtest_db(), so tests do not see each
  *	other's rows.
+ *
+ *	pgtest_have_server() says SKIP and returns 0 when PostgreSQL's
+ *	programs are not installed (main then exits 77, meson's "skipped").
+ *	pgtest_run_group() runs a cmocka group around one server in *t,
+ *	started before the first test and removed after the last.
  */
 #ifndef MX_PGTEST_H
 #define MX_PGTEST_H
@@ -144,5 +152,42 @@ static inline int pgtest_wait(int (*done)(void *), void *arg, int ms)
 	}
 	return done(arg);
 }
+
+/* pgtest_have_server - PostgreSQL's programs are there; else says SKIP */
+static inline int pgtest_have_server(void)
+{
+	if (access(PGSERVER_DEFAULT_BINDIR "/initdb", X_OK) == 0)
+		return 1;
+	printf("SKIP: no PostgreSQL in %s\n", PGSERVER_DEFAULT_BINDIR);
+	return 0;
+}
+
+/* pgtest_group - the server pgtest_run_group() starts for its group */
+static inline struct pgtest **pgtest_group(void)
+{
+	static struct pgtest *t;
+
+	return &t;
+}
+
+/* pgtest_group_up - cmocka group set-up: the group's server */
+static inline int pgtest_group_up(void **state)
+{
+	(void)state;
+	return pgtest_server_up(*pgtest_group());
+}
+
+/* pgtest_group_down - cmocka group tear-down: stop it, remove its directory */
+static inline int pgtest_group_down(void **state)
+{
+	(void)state;
+	pgtest_server_down(*pgtest_group());
+	return 0;
+}
+
+/* pgtest_run_group - the tests around one server in *t (needs cmocka.h) */
+#define pgtest_run_group(tests, t) \
+	(*pgtest_group() = (t), \
+	 cmocka_run_group_tests(tests, pgtest_group_up, pgtest_group_down))
 
 #endif

@@ -270,19 +270,6 @@ static void test_a_lost_listener_connection_is_told_to_catchup_consumers_only(vo
 	PQfinish(c);
 }
 
-/* setup - one server for every test */
-static int setup(void **state)
-{
-	return pgtest_server_up(&T);
-}
-
-/* teardown - stop it */
-static int teardown(void **state)
-{
-	pgtest_server_down(&T);
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -293,9 +280,7 @@ int main(void)
 		cmocka_unit_test(test_a_lost_listener_connection_is_told_to_catchup_consumers_only),
 	};
 
-	if (access(PGSERVER_DEFAULT_BINDIR "/initdb", X_OK) != 0) {
-		printf("SKIP: no PostgreSQL in %s\n", PGSERVER_DEFAULT_BINDIR);
+	if (!pgtest_have_server())
 		return 77;
-	}
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return pgtest_run_group(tests, &T);
 }

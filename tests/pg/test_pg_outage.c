@@ -251,9 +251,7 @@ int main(void)
 		cmocka_unit_test(test_quarantine_fails_fast_when_the_database_is_down_or_hung),
 	};
 
-	if (access(PGSERVER_DEFAULT_BINDIR "/initdb", X_OK) != 0) {
-		printf("SKIP: no PostgreSQL in %s\n", PGSERVER_DEFAULT_BINDIR);
+	if (!pgtest_have_server())
 		return 77;
-	}
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

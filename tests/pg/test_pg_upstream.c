@@ -302,19 +302,6 @@ static void test_a_spool_written_by_the_previous_version_replays_with_null_upstr
 	PQfinish(c);
 }
 
-/* setup - one server for every test */
-static int setup(void **state)
-{
-	return pgtest_server_up(&T);
-}
-
-/* teardown - stop it, remove its directory */
-static int teardown(void **state)
-{
-	pgtest_server_down(&T);
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,9 +311,7 @@ int main(void)
 		cmocka_unit_test(test_a_spool_written_by_the_previous_version_replays_with_null_upstream_qid),
 	};
 
-	if (access(PGSERVER_DEFAULT_BINDIR "/initdb", X_OK) != 0) {
-		printf("SKIP: no PostgreSQL in %s\n", PGSERVER_DEFAULT_BINDIR);
+	if (!pgtest_have_server())
 		return 77;
-	}
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return pgtest_run_group(tests, &T);
 }

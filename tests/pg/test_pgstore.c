@@ -480,19 +480,6 @@ static void test_spool_bound_refuses_what_does_not_fit(void **state)
 	spool_close(sp);
 }
 
-/* setup - one server for every test */
-static int setup(void **state)
-{
-	return pgtest_server_up(&T);
-}
-
-/* teardown - stop it, remove its directory */
-static int teardown(void **state)
-{
-	pgtest_server_down(&T);
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -508,9 +495,7 @@ int main(void)
 		cmocka_unit_test(test_spool_bound_refuses_what_does_not_fit),
 	};
 
-	if (access(PGSERVER_DEFAULT_BINDIR "/initdb", X_OK) != 0) {
-		printf("SKIP: no PostgreSQL in %s\n", PGSERVER_DEFAULT_BINDIR);
+	if (!pgtest_have_server())
 		return 77;
-	}
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return pgtest_run_group(tests, &T);
 }
